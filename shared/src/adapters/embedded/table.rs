@@ -1,0 +1,254 @@
+//! The table port on SQLite: one row per item, the item as JSON, key and index columns
+//! beside it. Conditions and updates are evaluated in Rust inside an immediate
+//! transaction, with the same helpers the contract defines, so behaviour matches DynamoDB.
+
+use super::sqlite::{Database, sql};
+use crate::ports::table::{
+    self, Condition, GSI1PK, GSI1SK, GSI2PK, GSI2SK, Index, Item, Key, PK, Page, Query, SK, SortKey, TTL, Table,
+    Update, Write,
+};
+use crate::ports::{Clock, StoreError, StoreResult};
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params, types::Value as SqlValue};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    gsi1pk TEXT,
+    gsi1sk TEXT,
+    gsi2pk TEXT,
+    gsi2sk TEXT,
+    ttl INTEGER,
+    body TEXT NOT NULL,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gsi2pk IS NOT NULL;
+";
+
+/// The table port on a SQLite file.
+pub struct SqliteTable {
+    db: Database,
+    clock: Arc<dyn Clock>,
+}
+
+impl SqliteTable {
+    /// Opens (creating if needed) the table stored at `path`.
+    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> StoreResult<Self> {
+        Ok(SqliteTable { db: Database::open(path, SCHEMA)?, clock })
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+}
+
+/// The live item under `key`, read inside a transaction.
+fn load(tx: &Transaction<'_>, key: &Key, now: i64) -> StoreResult<Option<Item>> {
+    let body: Option<String> = tx
+        .query_row(
+            "SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)",
+            params![key.pk, key.sk, now],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sql)?;
+    body.map(|b| parse(&b)).transpose()
+}
+
+fn parse(body: &str) -> StoreResult<Item> {
+    serde_json::from_str(body).map_err(StoreError::backend)
+}
+
+/// An index key column value: present only when both index attributes are strings, as an
+/// item only appears in a DynamoDB index when it has both its key attributes.
+fn index_keys(item: &Item, pk: &str, sk: &str) -> (Option<String>, Option<String>) {
+    match (item.get(pk), item.get(sk)) {
+        (Some(Value::String(p)), Some(Value::String(s))) => (Some(p.clone()), Some(s.clone())),
+        _ => (None, None),
+    }
+}
+
+fn store(tx: &Transaction<'_>, item: &Item) -> StoreResult<()> {
+    let key = Key::of(item)?;
+    let (g1p, g1s) = index_keys(item, GSI1PK, GSI1SK);
+    let (g2p, g2s) = index_keys(item, GSI2PK, GSI2SK);
+    let ttl = item.get(TTL).and_then(Value::as_i64);
+    let body = serde_json::to_string(item).map_err(StoreError::backend)?;
+    tx.execute(
+        "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ttl, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![key.pk, key.sk, g1p, g1s, g2p, g2s, ttl, body],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+fn remove(tx: &Transaction<'_>, key: &Key) -> StoreResult<()> {
+    tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map_err(sql)?;
+    Ok(())
+}
+
+/// Checks one write's condition against the stored state; answers the item to store
+/// (`Some`), the key to delete (`None` with a delete), or nothing for a check.
+enum Planned {
+    Store(Item),
+    Remove(Key),
+    Nothing,
+}
+
+fn plan(tx: &Transaction<'_>, write: &Write, now: i64) -> StoreResult<Option<Planned>> {
+    let key = write.key()?;
+    let current = load(tx, &key, now)?;
+    let (condition, planned) = match write {
+        Write::Put { item, condition } => (condition, Planned::Store(item.clone())),
+        Write::Update(update) => (&update.condition, Planned::Store(update.apply_to(current.clone()))),
+        Write::Delete { condition, .. } => (condition, Planned::Remove(key)),
+        Write::Check { condition, .. } => (condition, Planned::Nothing),
+    };
+    Ok(condition.holds(current.as_ref()).then_some(planned))
+}
+
+fn execute(tx: &Transaction<'_>, planned: &Planned) -> StoreResult<()> {
+    match planned {
+        Planned::Store(item) => store(tx, item),
+        Planned::Remove(key) => remove(tx, key),
+        Planned::Nothing => Ok(()),
+    }
+}
+
+/// Runs one conditional write in its own immediate transaction.
+fn write_one(conn: &mut rusqlite::Connection, write: Write, now: i64) -> StoreResult<Option<Item>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+    let planned = plan(&tx, &write, now)?.ok_or(StoreError::ConditionFailed)?;
+    execute(&tx, &planned)?;
+    tx.commit().map_err(sql)?;
+    Ok(match planned {
+        Planned::Store(item) => Some(item),
+        _ => None,
+    })
+}
+
+/// The SQL that selects one page of a query, with its parameters.
+fn page_sql(query: &Query, now: i64, after: Option<&serde_json::Map<String, Value>>) -> (String, Vec<SqlValue>) {
+    let (ipk, isk) = query.index.key_attributes();
+    let mut clauses = vec![format!("{ipk} = ?"), "(ttl IS NULL OR ttl > ?)".to_string()];
+    let mut args: Vec<SqlValue> = vec![query.partition.clone().into(), now.into()];
+    let mut bind = |clause: String, values: Vec<&String>| {
+        clauses.push(clause);
+        args.extend(values.into_iter().map(|v| SqlValue::from(v.clone())));
+    };
+    match &query.sort {
+        SortKey::All => {}
+        SortKey::Equals(v) => bind(format!("{isk} = ?"), vec![v]),
+        SortKey::BeginsWith(p) => bind(format!("{isk} >= ? AND substr({isk}, 1, length(?)) = ?"), vec![p, p, p]),
+        SortKey::Between(lo, hi) => bind(format!("{isk} BETWEEN ? AND ?"), vec![lo, hi]),
+        SortKey::AtLeast(lo) => bind(format!("{isk} >= ?"), vec![lo]),
+        SortKey::AtMost(hi) => bind(format!("{isk} <= ?"), vec![hi]),
+    }
+    let order = if query.forward { "ASC" } else { "DESC" };
+    let cmp = if query.forward { ">" } else { "<" };
+    let text = |attr: &str| after.and_then(|a| a.get(attr)).and_then(Value::as_str).unwrap_or_default().to_string();
+    if after.is_some() {
+        if query.index == Index::Primary {
+            bind(format!("sk {cmp} ?"), vec![&text(SK)]);
+        } else {
+            bind(format!("({isk}, pk, sk) {cmp} (?, ?, ?)"), vec![&text(isk), &text(PK), &text(SK)]);
+        }
+    }
+    let tiebreak = if query.index == Index::Primary { String::new() } else { format!(", pk {order}, sk {order}") };
+    let sql = format!(
+        "SELECT body FROM items WHERE {} ORDER BY {isk} {order}{tiebreak} LIMIT {}",
+        clauses.join(" AND "),
+        query.limit as usize + 1
+    );
+    (sql, args)
+}
+
+#[async_trait]
+impl Table for SqliteTable {
+    async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
+        let key = key.clone();
+        let now = self.now();
+        self.db
+            .run(move |conn| {
+                let tx = conn.transaction().map_err(sql)?;
+                load(&tx, &key, now)
+            })
+            .await
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
+        Key::of(&item)?;
+        let now = self.now();
+        self.db.run(move |conn| write_one(conn, Write::Put { item, condition }, now).map(|_| ())).await
+    }
+
+    async fn update(&self, update: Update) -> StoreResult<Item> {
+        update.validate()?;
+        let now = self.now();
+        self.db
+            .run(move |conn| {
+                write_one(conn, Write::Update(update), now)?
+                    .ok_or_else(|| StoreError::Backend("update wrote no item".into()))
+            })
+            .await
+    }
+
+    async fn delete(&self, key: &Key, condition: Condition) -> StoreResult<()> {
+        let key = key.clone();
+        let now = self.now();
+        self.db.run(move |conn| write_one(conn, Write::Delete { key, condition }, now).map(|_| ())).await
+    }
+
+    async fn query(&self, query: &Query) -> StoreResult<Page> {
+        let after = query.cursor.as_deref().map(|c| table::decode_cursor(c, query.index)).transpose()?;
+        let query = query.clone();
+        let now = self.now();
+        self.db
+            .run(move |conn| {
+                let (text, args) = page_sql(&query, now, after.as_ref());
+                let mut statement = conn.prepare_cached(&text).map_err(sql)?;
+                let rows = statement
+                    .query_map(rusqlite::params_from_iter(args), |row| row.get::<_, String>(0))
+                    .map_err(sql)?;
+                let mut items = Vec::new();
+                for row in rows {
+                    items.push(parse(&row.map_err(sql)?)?);
+                }
+                let more = items.len() > query.limit as usize;
+                items.truncate(query.limit as usize);
+                let cursor = more.then(|| table::cursor_for(items.last().expect("a full page"), query.index));
+                Ok(Page { items, cursor })
+            })
+            .await
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
+        table::validate_transaction(&writes)?;
+        let now = self.now();
+        self.db
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+                let mut planned = Vec::with_capacity(writes.len());
+                let mut failed = Vec::new();
+                for (index, write) in writes.iter().enumerate() {
+                    match plan(&tx, write, now)? {
+                        Some(p) => planned.push(p),
+                        None => failed.push(index),
+                    }
+                }
+                if !failed.is_empty() {
+                    return Err(StoreError::TransactionCanceled { failed });
+                }
+                for p in &planned {
+                    execute(&tx, p)?;
+                }
+                tx.commit().map_err(sql)
+            })
+            .await
+    }
+}

@@ -1,0 +1,47 @@
+//! The context every handler receives: the ports and the deployment's configuration.
+
+use crate::ports::{Blobs, Clock, Ids, Mailer, Queue, Table};
+use std::sync::Arc;
+
+/// Deployment-wide settings that are not storage.
+#[derive(Clone)]
+pub struct Config {
+    /// Key for HMACs (badge and PIN hashes, guest hashes, JWT signing). Never logged.
+    pub secret: Vec<u8>,
+    /// Base URL the API is reachable at (used in links in mails).
+    pub public_url: String,
+    /// Sender address of outgoing mail.
+    pub mail_from: String,
+    /// Domain of the email-to-print addresses.
+    pub mail_domain: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("secret", &"<redacted>")
+            .field("public_url", &self.public_url)
+            .field("mail_from", &self.mail_from)
+            .field("mail_domain", &self.mail_domain)
+            .finish()
+    }
+}
+
+/// The ports and configuration a handler works with; cheap to clone.
+#[derive(Clone)]
+pub struct Ctx {
+    /// The single-table store.
+    pub table: Arc<dyn Table>,
+    /// Document storage.
+    pub blobs: Arc<dyn Blobs>,
+    /// Queues between functions.
+    pub queue: Arc<dyn Queue>,
+    /// Outgoing mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// New identifiers.
+    pub ids: Arc<dyn Ids>,
+    /// Deployment settings.
+    pub config: Arc<Config>,
+}

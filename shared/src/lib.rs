@@ -1,0 +1,17 @@
+//! printcloud's shared library: the ports domain code talks to, their AWS and embedded
+//! adapters, the HTTP and Lambda plumbing, and the domain modules every function uses.
+
+pub mod adapters;
+pub mod bootstrap;
+pub mod context;
+pub mod events;
+pub mod function;
+pub mod http;
+pub mod lambda;
+pub mod passwords;
+pub mod ports;
+pub mod telemetry;
+pub mod wiring;
+
+pub use context::{Config, Ctx};
+pub use function::Function;
