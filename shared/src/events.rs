@@ -68,3 +68,14 @@ mod tests {
         assert_eq!(s3_event_key(&back.records[0]).as_deref(), Some("mail/a b+c/ü.eml"));
     }
 }
+
+/// The S3 records carried in the body of one SQS record (S3 event notifications to SQS).
+/// S3's one-off `s3:TestEvent` carries none.
+pub fn s3_records_in(message: &aws_lambda_events::event::sqs::SqsMessage) -> Result<Vec<S3EventRecord>, serde_json::Error> {
+    let body = message.body.as_deref().unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_str(body)?;
+    if value.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
+        return Ok(Vec::new());
+    }
+    Ok(serde_json::from_value::<S3Event>(value)?.records)
+}

@@ -87,11 +87,11 @@ impl Function {
     }
 }
 
-/// The schedule a scheduled event is for: the last segment of its first resource ARN
-/// (`arn:aws:scheduler:...:schedule/default/<name>`).
-pub fn schedule_name(event: &EventBridgeEvent) -> Option<&str> {
-    let arn = event.resources.as_ref()?.first()?;
-    arn.rsplit('/').next()
+/// Whether a scheduled event comes from the schedule `name`: its rule ARN
+/// (`arn:aws:events:<region>:<account>:rule/<stack>-<name>`) ends with the name.
+pub fn is_schedule(event: &EventBridgeEvent, name: &str) -> bool {
+    let rule = event.resources.as_ref().and_then(|r| r.first()).and_then(|arn| arn.rsplit('/').next());
+    rule.is_some_and(|rule| rule == name || rule.ends_with(&format!("-{name}")))
 }
 
 /// A batch answer failing exactly the records named.

@@ -50,7 +50,7 @@ pub struct Dispatcher {
 impl Dispatcher {
     /// A dispatcher for `function` with `ctx`.
     pub fn new(function: Function, ctx: Ctx) -> Self {
-        let router = function.router.map(|build| build(ctx.clone()));
+        let router = function.router.map(|build| build(ctx.clone()).fallback(crate::http::not_found_fallback));
         Dispatcher { function, ctx, router }
     }
 

@@ -1,1 +1,52 @@
+//! `email-inbound`: email-to-print. Raw mail stored under `mail/` (by SES on AWS, by the
+//! SMTP listener under `serve`) arrives as S3 events on the `inbound-mail` queue.
 
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use axum::Router;
+use shared::events::{s3_event_key, s3_records_in};
+use shared::function::failed_records;
+use shared::{Ctx, Function, http};
+
+/// The function's name, as deployed.
+pub const NAME: &str = "email-inbound";
+
+/// The queue whose S3 events announce stored mail.
+pub const MAIL_QUEUE: &str = "inbound-mail";
+
+/// The function's triggers: the `inbound-mail` queue (and its health probe).
+pub fn function() -> Function {
+    Function::new(NAME).http(router).queue(MAIL_QUEUE, handle)
+}
+
+/// The HTTP routes of `email-inbound`: only its health probe.
+pub fn router(ctx: Ctx) -> Router {
+    http::health_routes(NAME, false, ctx)
+}
+
+/// Handles a batch of stored-mail events. No organisation has e-mail submission enabled
+/// until its settings exist, so every mail is dropped (deleted and logged, never bounced:
+/// senders may be forged). A record that is not an S3 event, or whose deletion fails, is
+/// reported failed for retry and the dead-letter queue.
+pub async fn handle(ctx: Ctx, event: SqsEvent) -> SqsBatchResponse {
+    let mut failed = Vec::new();
+    for message in &event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let outcome = match s3_records_in(message) {
+            Ok(records) => drop_mail(&ctx, records.iter().filter_map(s3_event_key)).await,
+            Err(err) => Err(format!("not an S3 event: {err}")),
+        };
+        if let Err(reason) = outcome {
+            tracing::warn!(message_id = %id, %reason, "inbound mail record failed");
+            failed.push(id);
+        }
+    }
+    failed_records(failed)
+}
+
+async fn drop_mail(ctx: &Ctx, keys: impl Iterator<Item = String>) -> Result<(), String> {
+    for key in keys {
+        tracing::info!(%key, "no organisation accepts e-mail submission; dropping the mail");
+        ctx.blobs.delete(&key).await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

@@ -1,1 +1,6 @@
-fn main() {}
+//! Lambda entry point of `enroll`.
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::InvocationError> {
+    shared::lambda::run(enroll::function()).await
+}

@@ -1,0 +1,175 @@
+//! `printcloud serve`: every function in one process on embedded storage. It mounts every
+//! function's router, serves presigned blob URLs, polls the queues into the queue
+//! handlers, fires the schedules, and stops cleanly when asked.
+
+use crate::{functions, poller, schedule};
+use anyhow::Context as _;
+use shared::adapters::embedded::blob_routes;
+use shared::bootstrap::{self, FirstAdmin};
+use shared::function::Function;
+use shared::ports::{Clock, Ids, SystemClock, UlidIds};
+use shared::wiring::{self, EmbeddedOptions};
+use shared::{Ctx, passwords};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Everything `serve` can be told.
+#[derive(Clone)]
+pub struct ServeOptions {
+    /// Where everything is stored.
+    pub data_dir: PathBuf,
+    /// Address to listen on (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// Relay outgoing mail to this SMTP URL instead of writing `<data>/outbox/`.
+    pub smtp_relay: Option<String>,
+    /// Sender address of outgoing mail.
+    pub mail_from: String,
+    /// Domain of the email-to-print addresses.
+    pub mail_domain: String,
+    /// Name of the first organisation, made on first start.
+    pub organisation: String,
+    /// The first administrator's e-mail address.
+    pub admin_email: String,
+    /// The first administrator's password; generated when absent.
+    pub admin_password: Option<String>,
+    /// The clock (fixed in tests).
+    pub clock: Arc<dyn Clock>,
+    /// The id generator (predictable in tests).
+    pub ids: Arc<dyn Ids>,
+}
+
+impl ServeOptions {
+    /// Defaults for `data_dir` and `listen`: system clock, ULIDs, outbox mail.
+    pub fn new(data_dir: PathBuf, listen: SocketAddr) -> Self {
+        ServeOptions {
+            data_dir,
+            listen,
+            smtp_relay: None,
+            mail_from: "printcloud <no-reply@printcloud.local>".into(),
+            mail_domain: "print.printcloud.local".into(),
+            organisation: "printcloud".into(),
+            admin_email: "admin@printcloud.local".into(),
+            admin_password: None,
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(UlidIds),
+        }
+    }
+}
+
+/// A running server.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Its base URL.
+    pub url: String,
+    /// The context its handlers use (tests inspect storage through it).
+    pub ctx: Ctx,
+    /// The first administrator, when this start created them (shown once).
+    pub first_admin: Option<FirstAdmin>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Stops accepting requests, lets in-flight work finish, and waits for every task.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while let Some(result) = self.tasks.join_next().await {
+            if let Err(err) = result {
+                tracing::error!(error = %err, "a serve task ended abnormally");
+            }
+        }
+    }
+}
+
+/// Starts the server; answers once it accepts requests.
+pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    let embedded = wiring::embedded(
+        &EmbeddedOptions {
+            data_dir: options.data_dir.clone(),
+            public_url: url.clone(),
+            smtp_relay: options.smtp_relay.clone(),
+            mail_from: options.mail_from.clone(),
+            mail_domain: options.mail_domain.clone(),
+        },
+        options.clock.clone(),
+        options.ids.clone(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot open the data directory {}: {e}", options.data_dir.display()))?;
+    let ctx = embedded.ctx.clone();
+    let first_admin = first_start(&ctx, &options).await?;
+    let all = functions::all();
+    let router = all
+        .iter()
+        .filter_map(|f| f.router.map(|build| build(ctx.clone())))
+        .fold(blob_routes(embedded.blobs.clone()), axum::Router::merge)
+        .fallback(shared::http::not_found_fallback);
+
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let mut shutdown = stopped.clone();
+    tasks.spawn(async move {
+        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        });
+        if let Err(err) = server.await {
+            tracing::error!(error = %err, "HTTP server failed");
+        }
+    });
+    for function in &all {
+        if let Some(trigger) = function.queue.clone() {
+            tasks.spawn(poller::run(ctx.clone(), trigger, embedded.queue.arrivals(), stopped.clone()));
+        }
+        spawn_schedules(&mut tasks, function, &ctx, &stopped)?;
+    }
+    Ok(Running { addr, url, ctx, first_admin, stop, tasks })
+}
+
+/// Creates the first organisation and administrator on an empty data directory.
+async fn first_start(ctx: &Ctx, options: &ServeOptions) -> anyhow::Result<Option<FirstAdmin>> {
+    if bootstrap::is_bootstrapped(ctx).await? {
+        return Ok(None);
+    }
+    let admin = FirstAdmin {
+        organisation: options.organisation.clone(),
+        email: options.admin_email.trim().to_lowercase(),
+        password: options.admin_password.clone().unwrap_or_else(passwords::generate),
+    };
+    Ok(bootstrap::bootstrap(ctx, &admin).await?.map(|_| admin))
+}
+
+fn spawn_schedules(
+    tasks: &mut JoinSet<()>,
+    function: &Function,
+    ctx: &Ctx,
+    stopped: &watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let Some(handler) = function.on_schedule.clone() else { return Ok(()) };
+    for entry in &function.schedules {
+        let every = schedule::interval(entry.expression).map_err(anyhow::Error::msg)?;
+        let (ctx, handler, name, mut stop) = (ctx.clone(), handler.clone(), entry.name, stopped.clone());
+        tasks.spawn(async move {
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                tokio::select! {
+                    _ = stop.wait_for(|stop| *stop) => return,
+                    _ = ticks.tick() => {}
+                }
+                let event = schedule::scheduled_event(name, ctx.clock.now(), ctx.ids.new_id());
+                if let Err(err) = handler(ctx.clone(), event).await {
+                    tracing::error!(schedule = name, error = %err, "scheduled run failed");
+                }
+            }
+        });
+    }
+    Ok(())
+}
