@@ -70,12 +70,34 @@ mod tests {
 }
 
 /// The S3 records carried in the body of one SQS record (S3 event notifications to SQS).
-/// S3's one-off `s3:TestEvent` carries none.
+/// S3's one-off `s3:TestEvent` carries none. S3-compatible stores that write an
+/// `eventTime` without a time zone (read as UTC) or leave out the identity sections are
+/// accepted too.
 pub fn s3_records_in(message: &aws_lambda_events::event::sqs::SqsMessage) -> Result<Vec<S3EventRecord>, serde_json::Error> {
     let body = message.body.as_deref().unwrap_or_default();
-    let value: serde_json::Value = serde_json::from_str(body)?;
+    let mut value: serde_json::Value = serde_json::from_str(body)?;
     if value.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
         return Ok(Vec::new());
     }
+    for record in value.get_mut("Records").and_then(|r| r.as_array_mut()).into_iter().flatten() {
+        complete_record(record);
+    }
     Ok(serde_json::from_value::<S3Event>(value)?.records)
+}
+
+fn complete_record(record: &mut serde_json::Value) {
+    let Some(fields) = record.as_object_mut() else { return };
+    for section in ["userIdentity", "requestParameters", "responseElements"] {
+        fields.entry(section).or_insert_with(|| serde_json::json!({}));
+    }
+    if let Some(time) = fields.get_mut("eventTime")
+        && let Some(text) = time.as_str().filter(|t| !has_zone(t))
+    {
+        *time = serde_json::Value::String(format!("{text}Z"));
+    }
+}
+
+fn has_zone(timestamp: &str) -> bool {
+    let time_part = timestamp.split_once('T').map_or("", |(_, t)| t);
+    time_part.ends_with('Z') || time_part.contains('+') || time_part.contains('-')
 }

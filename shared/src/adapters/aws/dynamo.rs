@@ -405,7 +405,7 @@ impl Table for DynamoTable {
         let partition_name = e.name(ipk);
         let partition_value = e.value(AttributeValue::S(query.partition.clone()));
         let mut key_condition = format!("{partition_name} = {partition_value}");
-        let sort_name = e.name(isk);
+        let sort_name = if query.sort == SortKey::All { String::new() } else { e.name(isk) };
         let mut sort_value = |v: &String| e.value(AttributeValue::S(v.clone()));
         let sort_clause = match &query.sort {
             SortKey::All => None,

@@ -1,0 +1,274 @@
+//! Table port contract.
+
+use crate::fixtures::Fixture;
+use serde_json::{Value, json};
+use shared::ports::table::{Condition, Index, Item, Key, Query, SortKey, Update, Write};
+use shared::ports::StoreError;
+
+fn item(value: Value) -> Item {
+    match value {
+        Value::Object(map) => map,
+        _ => panic!("items are objects"),
+    }
+}
+
+fn keyed(pk: &str, sk: &str) -> Item {
+    item(json!({"pk": pk, "sk": sk}))
+}
+
+async fn all_pages(f: &Fixture, query: Query) -> (Vec<Item>, Vec<usize>) {
+    let (mut items, mut sizes, mut cursor) = (Vec::new(), Vec::new(), None);
+    loop {
+        let page = f.table.query(&query.clone().after(cursor)).await.unwrap();
+        sizes.push(page.items.len());
+        items.extend(page.items);
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return (items, sizes),
+        }
+        assert!(sizes.len() < 100, "pagination does not end");
+    }
+}
+
+fn sks(items: &[Item]) -> Vec<String> {
+    items.iter().map(|i| i["sk"].as_str().unwrap().to_string()).collect()
+}
+
+pub async fn table_round_trip_keeps_json_types(f: &Fixture) {
+    let stored = item(json!({
+        "pk": "ORG#1", "sk": "THING#1", "name": "Ünïcode ✓", "count": 42, "ratio": 0.5,
+        "on": true, "none": null, "tags": ["a", "b"], "nested": {"depth": 2, "list": [1, {"x": "y"}]}
+    }));
+    f.table.put(stored.clone(), Condition::Always).await.unwrap();
+    assert_eq!(f.table.get(&Key::new("ORG#1", "THING#1")).await.unwrap(), Some(stored));
+    assert_eq!(f.table.get(&Key::new("ORG#1", "THING#2")).await.unwrap(), None);
+    let missing_key = f.table.put(item(json!({"pk": "ORG#1"})), Condition::Always).await;
+    assert!(matches!(missing_key, Err(StoreError::Invalid(_))));
+}
+
+pub async fn table_conditional_put_conflict(f: &Fixture) {
+    let first = item(json!({"pk": "ORG#1", "sk": "USER#1", "email": "a@example.org"}));
+    f.table.put(first.clone(), Condition::Absent).await.unwrap();
+    let second = item(json!({"pk": "ORG#1", "sk": "USER#1", "email": "b@example.org"}));
+    assert!(matches!(f.table.put(second, Condition::Absent).await, Err(StoreError::ConditionFailed)));
+    assert_eq!(f.table.get(&Key::new("ORG#1", "USER#1")).await.unwrap(), Some(first), "the loser changed nothing");
+    let needs_existing = f.table.put(keyed("ORG#1", "USER#2"), Condition::Exists).await;
+    assert!(matches!(needs_existing, Err(StoreError::ConditionFailed)));
+}
+
+pub async fn table_version_condition(f: &Fixture) {
+    f.table.put(item(json!({"pk": "P", "sk": "S", "version": 1, "v": "one"})), Condition::Absent).await.unwrap();
+    let v2 = item(json!({"pk": "P", "sk": "S", "version": 2, "v": "two"}));
+    f.table.put(v2.clone(), Condition::VersionEquals(1)).await.unwrap();
+    let stale = item(json!({"pk": "P", "sk": "S", "version": 2, "v": "stale"}));
+    assert!(matches!(f.table.put(stale, Condition::VersionEquals(1)).await, Err(StoreError::ConditionFailed)));
+    assert_eq!(f.table.get(&Key::new("P", "S")).await.unwrap(), Some(v2));
+}
+
+pub async fn table_atomic_decrement_refused_at_the_floor(f: &Fixture) {
+    f.table.put(item(json!({"pk": "ORG#1", "sk": "QUOTA#u", "remaining": 5})), Condition::Absent).await.unwrap();
+    let take = |n: i64| Update::new(Key::new("ORG#1", "QUOTA#u")).add("remaining", -n).when(Condition::AtLeast("remaining".into(), n));
+    let after = f.table.update(take(3)).await.unwrap();
+    assert_eq!(after["remaining"], json!(2));
+    assert!(matches!(f.table.update(take(3)).await, Err(StoreError::ConditionFailed)));
+    let after = f.table.update(take(2)).await.unwrap();
+    assert_eq!(after["remaining"], json!(0));
+    assert!(matches!(f.table.update(take(1)).await, Err(StoreError::ConditionFailed)));
+    assert_eq!(f.table.get(&Key::new("ORG#1", "QUOTA#u")).await.unwrap().unwrap()["remaining"], json!(0));
+}
+
+pub async fn table_update_creates_missing_item(f: &Fixture) {
+    let key = Key::new("ORG#1", "COUNTER#x");
+    let written = f.table.update(Update::new(key.clone()).add("n", 1).set("label", "x")).await.unwrap();
+    assert_eq!(written, item(json!({"pk": "ORG#1", "sk": "COUNTER#x", "n": 1, "label": "x"})));
+    let written = f.table.update(Update::new(key.clone()).add("n", 4).remove("label")).await.unwrap();
+    assert_eq!(written, item(json!({"pk": "ORG#1", "sk": "COUNTER#x", "n": 5})));
+    let refused = f.table.update(Update::new(Key::new("ORG#1", "COUNTER#y")).add("n", 1).when(Condition::Exists)).await;
+    assert!(matches!(refused, Err(StoreError::ConditionFailed)));
+    assert_eq!(f.table.get(&Key::new("ORG#1", "COUNTER#y")).await.unwrap(), None);
+    assert!(matches!(f.table.update(Update::new(key.clone()).set("pk", "other")).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(f.table.update(Update::new(key)).await, Err(StoreError::Invalid(_))));
+}
+
+pub async fn table_conditional_delete(f: &Fixture) {
+    f.table.put(item(json!({"pk": "P", "sk": "S", "state": "Held"})), Condition::Absent).await.unwrap();
+    let key = Key::new("P", "S");
+    let wrong_state = f.table.delete(&key, Condition::Equals("state".into(), json!("Printing"))).await;
+    assert!(matches!(wrong_state, Err(StoreError::ConditionFailed)));
+    assert!(f.table.get(&key).await.unwrap().is_some());
+    f.table.delete(&key, Condition::Equals("state".into(), json!("Held"))).await.unwrap();
+    assert_eq!(f.table.get(&key).await.unwrap(), None);
+    f.table.delete(&key, Condition::Always).await.unwrap();
+    assert!(matches!(f.table.delete(&key, Condition::Exists).await, Err(StoreError::ConditionFailed)));
+}
+
+pub async fn table_transact_all_or_nothing(f: &Fixture) {
+    f.table.put(item(json!({"pk": "ORG#1", "sk": "QUOTA#u", "remaining": 1})), Condition::Absent).await.unwrap();
+    f.table.put(keyed("ORG#1", "TAKEN"), Condition::Absent).await.unwrap();
+    let writes = vec![
+        Write::Put { item: keyed("ORG#1", "NEW#1"), condition: Condition::Absent },
+        Write::Update(Update::new(Key::new("ORG#1", "QUOTA#u")).add("remaining", -5).when(Condition::AtLeast("remaining".into(), 5))),
+        Write::Delete { key: Key::new("ORG#1", "TAKEN"), condition: Condition::Always },
+        Write::Check { key: Key::new("ORG#1", "NOPE"), condition: Condition::Exists },
+    ];
+    match f.table.transact(writes).await {
+        Err(StoreError::TransactionCanceled { failed }) => assert_eq!(failed, vec![1, 3]),
+        other => panic!("expected a cancelled transaction, got {other:?}"),
+    }
+    assert_eq!(f.table.get(&Key::new("ORG#1", "NEW#1")).await.unwrap(), None, "no write happened");
+    assert!(f.table.get(&Key::new("ORG#1", "TAKEN")).await.unwrap().is_some(), "no delete happened");
+    assert_eq!(f.table.get(&Key::new("ORG#1", "QUOTA#u")).await.unwrap().unwrap()["remaining"], json!(1));
+
+    let writes = vec![
+        Write::Put { item: keyed("ORG#1", "NEW#1"), condition: Condition::Absent },
+        Write::Update(Update::new(Key::new("ORG#1", "QUOTA#u")).add("remaining", -1).when(Condition::AtLeast("remaining".into(), 1))),
+        Write::Delete { key: Key::new("ORG#1", "TAKEN"), condition: Condition::Exists },
+        Write::Check { key: Key::new("ORG#1", "NEW#1-NOT"), condition: Condition::Absent },
+    ];
+    f.table.transact(writes).await.unwrap();
+    assert!(f.table.get(&Key::new("ORG#1", "NEW#1")).await.unwrap().is_some());
+    assert_eq!(f.table.get(&Key::new("ORG#1", "TAKEN")).await.unwrap(), None);
+    assert_eq!(f.table.get(&Key::new("ORG#1", "QUOTA#u")).await.unwrap().unwrap()["remaining"], json!(0));
+}
+
+pub async fn table_transact_limits(f: &Fixture) {
+    let hundred: Vec<Write> = (0..100)
+        .map(|i| Write::Put { item: keyed("ORG#1", &format!("ITEM#{i:03}")), condition: Condition::Absent })
+        .collect();
+    f.table.transact(hundred).await.unwrap();
+    let (items, _) = all_pages(f, Query::partition("ORG#1").limit(1000)).await;
+    assert_eq!(items.len(), 100);
+    let too_many: Vec<Write> =
+        (0..101).map(|i| Write::Put { item: keyed("ORG#2", &format!("ITEM#{i}")), condition: Condition::Always }).collect();
+    assert!(matches!(f.table.transact(too_many).await, Err(StoreError::Invalid(_))));
+    let twice = vec![
+        Write::Put { item: keyed("ORG#2", "A"), condition: Condition::Always },
+        Write::Delete { key: Key::new("ORG#2", "A"), condition: Condition::Always },
+    ];
+    assert!(matches!(f.table.transact(twice).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(f.table.transact(Vec::new()).await, Err(StoreError::Invalid(_))));
+}
+
+async fn put_many(f: &Fixture, pk: &str, count: usize) {
+    for chunk in (0..count).collect::<Vec<_>>().chunks(100) {
+        let writes = chunk
+            .iter()
+            .map(|i| Write::Put { item: item(json!({"pk": pk, "sk": format!("JOB#{i:04}"), "n": i})), condition: Condition::Always })
+            .collect();
+        f.table.transact(writes).await.unwrap();
+    }
+}
+
+pub async fn table_query_pagination_250_both_directions(f: &Fixture) {
+    put_many(f, "ORG#1", 250).await;
+    f.table.put(keyed("ORG#1", "ZZZ"), Condition::Always).await.unwrap();
+    f.table.put(keyed("ORG#2", "JOB#0001"), Condition::Always).await.unwrap();
+    let expected: Vec<String> = (0..250).map(|i| format!("JOB#{i:04}")).collect();
+
+    let (items, sizes) = all_pages(f, Query::partition("ORG#1").begins_with("JOB#").limit(100)).await;
+    assert_eq!(sks(&items), expected);
+    assert_eq!(sizes, vec![100, 100, 50]);
+
+    let (items, sizes) = all_pages(f, Query::partition("ORG#1").begins_with("JOB#").limit(100).reverse()).await;
+    let mut reversed = expected.clone();
+    reversed.reverse();
+    assert_eq!(sks(&items), reversed);
+    assert_eq!(sizes, vec![100, 100, 50]);
+
+    let (items, sizes) = all_pages(f, Query::partition("ORG#1").begins_with("JOB#").limit(125)).await;
+    assert_eq!(items.len(), 250);
+    assert_eq!(sizes, vec![125, 125], "an exactly full last page has no cursor");
+}
+
+pub async fn table_query_sort_key_ranges(f: &Fixture) {
+    put_many(f, "ORG#1", 30).await;
+    let q = |sort: SortKey| Query::partition("ORG#1").sort(sort).limit(1000);
+    let (items, _) = all_pages(f, q(SortKey::Between("JOB#0010".into(), "JOB#0014".into()))).await;
+    assert_eq!(sks(&items), ["JOB#0010", "JOB#0011", "JOB#0012", "JOB#0013", "JOB#0014"]);
+    let (items, _) = all_pages(f, q(SortKey::AtLeast("JOB#0027".into()))).await;
+    assert_eq!(sks(&items), ["JOB#0027", "JOB#0028", "JOB#0029"]);
+    let (items, _) = all_pages(f, q(SortKey::AtMost("JOB#0001".into()))).await;
+    assert_eq!(sks(&items), ["JOB#0000", "JOB#0001"]);
+    let (items, _) = all_pages(f, q(SortKey::Equals("JOB#0007".into()))).await;
+    assert_eq!(sks(&items), ["JOB#0007"]);
+    let (items, _) = all_pages(f, q(SortKey::BeginsWith("JOB#002".into()))).await;
+    assert_eq!(items.len(), 10);
+}
+
+pub async fn table_query_secondary_indexes_paginate(f: &Fixture) {
+    for i in 0..120 {
+        let user = format!("USER#{:03}", i % 7);
+        let stored = item(json!({
+            "pk": format!("ORG#{}", i % 3), "sk": format!("JOB#{i:03}"),
+            "gsi1pk": "STATE#Held", "gsi1sk": format!("2026-11-{:02}", 1 + i % 10),
+            "gsi2pk": user, "gsi2sk": format!("JOB#{i:03}"),
+        }));
+        f.table.put(stored, Condition::Always).await.unwrap();
+    }
+    f.table.put(item(json!({"pk": "ORG#9", "sk": "NOINDEX", "gsi1pk": "STATE#Held"})), Condition::Always).await.unwrap();
+
+    let (items, sizes) = all_pages(f, Query::on_index(Index::Gsi1, "STATE#Held").limit(50)).await;
+    assert_eq!(items.len(), 120, "items without both index keys stay out of the index");
+    assert_eq!(sizes, vec![50, 50, 20]);
+    let dates: Vec<&str> = items.iter().map(|i| i["gsi1sk"].as_str().unwrap()).collect();
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]), "ascending by index sort key");
+    let mut unique = sks(&items);
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 120, "ties in the index sort key neither repeat nor lose items");
+
+    let (items, _) = all_pages(f, Query::on_index(Index::Gsi1, "STATE#Held").limit(7).reverse()).await;
+    assert_eq!(items.len(), 120);
+    let dates: Vec<&str> = items.iter().map(|i| i["gsi1sk"].as_str().unwrap()).collect();
+    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "descending by index sort key");
+
+    let (items, _) = all_pages(f, Query::on_index(Index::Gsi2, "USER#003").begins_with("JOB#").limit(5)).await;
+    let expected: Vec<String> = (0..120).filter(|i| i % 7 == 3).map(|i| format!("JOB#{i:03}")).collect();
+    assert_eq!(sks(&items), expected);
+}
+
+pub async fn table_invalid_cursor_is_refused(f: &Fixture) {
+    put_many(f, "ORG#1", 3).await;
+    for cursor in ["not-a-cursor", "eyJ4IjoxfQ"] {
+        let result = f.table.query(&Query::partition("ORG#1").after(Some(cursor.into()))).await;
+        assert!(matches!(result, Err(StoreError::Invalid(_))), "{cursor}");
+    }
+}
+
+pub async fn table_expired_ttl_items_are_invisible(f: &Fixture) {
+    let now = f.clock.now_epoch();
+    f.table.put(item(json!({"pk": "ORG#1", "sk": "PIN#old", "ttl": now - 10})), Condition::Always).await.unwrap();
+    f.table.put(item(json!({"pk": "ORG#1", "sk": "PIN#new", "ttl": now + 100})), Condition::Always).await.unwrap();
+    f.table.put(item(json!({"pk": "ORG#1", "sk": "PIN#forever"})), Condition::Always).await.unwrap();
+    assert_eq!(f.table.get(&Key::new("ORG#1", "PIN#old")).await.unwrap(), None);
+    assert!(f.table.get(&Key::new("ORG#1", "PIN#new")).await.unwrap().is_some());
+    let (items, _) = all_pages(f, Query::partition("ORG#1").limit(1)).await;
+    assert_eq!(sks(&items), ["PIN#forever", "PIN#new"]);
+
+    f.clock.advance(chrono::Duration::seconds(200));
+    assert_eq!(f.table.get(&Key::new("ORG#1", "PIN#new")).await.unwrap(), None, "expires as time passes");
+    let (items, _) = all_pages(f, Query::partition("ORG#1")).await;
+    assert_eq!(sks(&items), ["PIN#forever"]);
+
+    // An expired item counts as absent for conditions, and updates start from scratch.
+    f.table.put(item(json!({"pk": "ORG#1", "sk": "PIN#old", "v": 2})), Condition::Absent).await.unwrap();
+    let attempts = Key::new("ORG#1", "ATTEMPTS#badge");
+    let expiry = f.clock.now_epoch() + 60;
+    f.table.put(item(json!({"pk": "ORG#1", "sk": "ATTEMPTS#badge", "n": 4, "ttl": expiry})), Condition::Always).await.unwrap();
+    f.clock.advance(chrono::Duration::seconds(61));
+    let restarted = f.table.update(Update::new(attempts.clone()).add("n", 1).set("ttl", f.clock.now_epoch() + 60)).await.unwrap();
+    assert_eq!(restarted["n"], json!(1), "a counter whose window expired restarts");
+    let exists = f.table.update(Update::new(Key::new("ORG#1", "PIN#new")).add("n", 1).when(Condition::Exists)).await;
+    assert!(matches!(exists, Err(StoreError::ConditionFailed)), "an expired item does not exist");
+}
+
+/// The test clock's now in epoch seconds.
+trait EpochNow {
+    fn now_epoch(&self) -> i64;
+}
+
+impl EpochNow for shared::ports::ManualClock {
+    fn now_epoch(&self) -> i64 {
+        shared::ports::Clock::now(self).timestamp()
+    }
+}
