@@ -84,7 +84,9 @@ pub async fn bootstrap(ctx: &Ctx, admin: &FirstAdmin) -> Result<Option<Created>,
             "parentId": null, "entitlements": SERVICES, "timeZone": "UTC", "createdAt": now,
             "gsi1pk": "ORGS", "gsi1sk": admin.organisation.to_lowercase(),
         })),
-        put(json!({"pk": format!("UNIQUE#ORGNAME#{}", admin.organisation.to_lowercase()), "sk": "UNIQUE", "orgId": org_id})),
+        put(
+            json!({"pk": format!("UNIQUE#ORGNAME#{}", admin.organisation.to_lowercase()), "sk": "UNIQUE", "orgId": org_id}),
+        ),
         put(json!({
             "pk": org_pk, "sk": format!("USER#{user_id}"), "kind": "user", "id": user_id, "orgId": org_id,
             "email": email, "firstName": "", "lastName": "", "displayName": "Administrator",

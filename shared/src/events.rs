@@ -7,14 +7,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 
 /// Characters S3 leaves unescaped in event object keys (it form-encodes the rest, with
 /// spaces as `+`).
-const S3_EVENT_KEY: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'/')
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'*')
-    .remove(b' ');
+const S3_EVENT_KEY: &AsciiSet =
+    &NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'*').remove(b' ');
 
 /// An `ObjectCreated:Put` event for `meta` in `bucket`, as S3 sends it to a queue.
 pub fn s3_object_created(bucket: &str, configuration_id: &str, meta: &BlobMeta) -> S3Event {
@@ -48,32 +42,13 @@ pub fn s3_event_key(record: &S3EventRecord) -> Option<String> {
     percent_decode_str(&raw).decode_utf8().ok().map(|k| k.into_owned())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::Utc;
-
-    #[test]
-    fn object_keys_survive_the_event_encoding() {
-        let meta = BlobMeta {
-            key: "mail/a b+c/ü.eml".into(),
-            size: 3,
-            content_type: None,
-            last_modified: Utc::now(),
-        };
-        let event = s3_object_created("bucket", "ingest", &meta);
-        let json = serde_json::to_value(&event).unwrap();
-        assert_eq!(json["Records"][0]["s3"]["object"]["key"], "mail/a+b%2Bc/%C3%BC.eml");
-        let back: S3Event = serde_json::from_value(json).unwrap();
-        assert_eq!(s3_event_key(&back.records[0]).as_deref(), Some("mail/a b+c/ü.eml"));
-    }
-}
-
 /// The S3 records carried in the body of one SQS record (S3 event notifications to SQS).
 /// S3's one-off `s3:TestEvent` carries none. S3-compatible stores that write an
 /// `eventTime` without a time zone (read as UTC) or leave out the identity sections are
 /// accepted too.
-pub fn s3_records_in(message: &aws_lambda_events::event::sqs::SqsMessage) -> Result<Vec<S3EventRecord>, serde_json::Error> {
+pub fn s3_records_in(
+    message: &aws_lambda_events::event::sqs::SqsMessage,
+) -> Result<Vec<S3EventRecord>, serde_json::Error> {
     let body = message.body.as_deref().unwrap_or_default();
     let mut value: serde_json::Value = serde_json::from_str(body)?;
     if value.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
@@ -100,4 +75,20 @@ fn complete_record(record: &mut serde_json::Value) {
 fn has_zone(timestamp: &str) -> bool {
     let time_part = timestamp.split_once('T').map_or("", |(_, t)| t);
     time_part.ends_with('Z') || time_part.contains('+') || time_part.contains('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    #[test]
+    fn object_keys_survive_the_event_encoding() {
+        let meta = BlobMeta { key: "mail/a b+c/ü.eml".into(), size: 3, content_type: None, last_modified: Utc::now() };
+        let event = s3_object_created("bucket", "ingest", &meta);
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["Records"][0]["s3"]["object"]["key"], "mail/a+b%2Bc/%C3%BC.eml");
+        let back: S3Event = serde_json::from_value(json).unwrap();
+        assert_eq!(s3_event_key(&back.records[0]).as_deref(), Some("mail/a b+c/ü.eml"));
+    }
 }

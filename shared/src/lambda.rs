@@ -80,10 +80,7 @@ impl Dispatcher {
 }
 
 fn is_sqs(payload: &Value) -> bool {
-    payload
-        .pointer("/Records/0/eventSource")
-        .and_then(Value::as_str)
-        .is_some_and(|source| source == "aws:sqs")
+    payload.pointer("/Records/0/eventSource").and_then(Value::as_str).is_some_and(|source| source == "aws:sqs")
 }
 
 /// Runs an API Gateway HTTP API (v2) request through `router`.
@@ -106,10 +103,7 @@ fn into_http_request(event: ApiGatewayV2httpRequest) -> Result<http::Request<Bod
         Some(text) => Body::from(text),
         None => Body::empty(),
     };
-    let mut request = http::Request::builder()
-        .method(event.request_context.http.method.clone())
-        .uri(uri)
-        .body(body)?;
+    let mut request = http::Request::builder().method(event.request_context.http.method.clone()).uri(uri).body(body)?;
     *request.headers_mut() = event.headers;
     if let Some(cookies) = event.cookies.filter(|c| !c.is_empty()) {
         request.headers_mut().insert(header::COOKIE, HeaderValue::from_str(&cookies.join("; "))?);
@@ -117,19 +111,14 @@ fn into_http_request(event: ApiGatewayV2httpRequest) -> Result<http::Request<Bod
     Ok(request)
 }
 
-async fn into_gateway_response(
-    response: http::Response<Body>,
-) -> Result<ApiGatewayV2httpResponse, InvocationError> {
+async fn into_gateway_response(response: http::Response<Body>) -> Result<ApiGatewayV2httpResponse, InvocationError> {
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await?.to_bytes();
     let mut answer = ApiGatewayV2httpResponse::default();
     answer.status_code = i64::from(parts.status.as_u16());
     let mut headers = parts.headers;
-    answer.cookies = headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_string))
-        .collect();
+    answer.cookies =
+        headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect();
     headers.remove(header::SET_COOKIE);
     let textual = headers
         .get(header::CONTENT_TYPE)

@@ -1,9 +1,9 @@
 //! Passwords: the rules of BR-PWD, argon2id hashing, and generation of strong ones.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use rand::{Rng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::seq::SliceRandom;
+use rand::{Rng, RngCore};
 
 /// The special characters BR-PWD accepts (seed L4172–L4178).
 pub const SPECIALS: &str = "~!@#$%^&*_-+=`|\\(){}[]:;\"'<>,.?/";
@@ -42,7 +42,8 @@ pub fn hash(password: &str) -> String {
 
 /// Whether `password` matches the PHC string `hashed`.
 pub fn verify(password: &str, hashed: &str) -> bool {
-    PasswordHash::new(hashed).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hashed)
+        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 /// A random 20-character password that satisfies BR-PWD.

@@ -20,7 +20,9 @@ fn env(name: &str) -> Result<String, WiringError> {
 
 impl Ctx {
     /// The AWS context of a Lambda function: `TABLE_NAME`, `BUCKET_NAME`,
-    /// `QUEUE_NAME_PREFIX`, `MAIL_FROM`, `MAIL_DOMAIN`, `PUBLIC_URL`, `PRINTCLOUD_SECRET`.
+    /// `QUEUE_NAME_PREFIX`, `MAIL_FROM`, `MAIL_DOMAIN`, `PUBLIC_URL`, and the deployment
+    /// secret read once at cold start from the Secrets Manager secret
+    /// `PRINTCLOUD_SECRET_ARN` (never from the environment, where it would be visible).
     pub async fn from_aws_env() -> Result<Ctx, WiringError> {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -33,13 +35,19 @@ impl Ctx {
             clock,
             ids: Arc::new(UlidIds),
             config: Arc::new(Config {
-                secret: env("PRINTCLOUD_SECRET")?.into_bytes(),
+                secret: deployment_secret_from(&sdk, &env("PRINTCLOUD_SECRET_ARN")?).await?,
                 public_url: env("PUBLIC_URL")?,
                 mail_from: env("MAIL_FROM")?,
                 mail_domain: env("MAIL_DOMAIN")?,
             }),
         })
     }
+}
+
+async fn deployment_secret_from(sdk: &aws_config::SdkConfig, arn: &str) -> Result<Vec<u8>, WiringError> {
+    let output = aws_sdk_secretsmanager::Client::new(sdk).get_secret_value().secret_id(arn).send().await?;
+    let secret = output.secret_string().ok_or("the deployment secret has no string value")?;
+    Ok(secret.as_bytes().to_vec())
 }
 
 /// How `printcloud serve` sets up its embedded storage.
@@ -69,7 +77,11 @@ pub struct Embedded {
 
 /// Opens (creating on first use) the embedded storage under `options.data_dir`, declares
 /// every queue with its dead-letter queue, and wires the ObjectCreated notifications.
-pub async fn embedded(options: &EmbeddedOptions, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> Result<Embedded, WiringError> {
+pub async fn embedded(
+    options: &EmbeddedOptions,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn Ids>,
+) -> Result<Embedded, WiringError> {
     let data = &options.data_dir;
     std::fs::create_dir_all(data)?;
     let secret = deployment_secret(data)?;
@@ -108,7 +120,8 @@ pub async fn embedded(options: &EmbeddedOptions, clock: Arc<dyn Clock>, ids: Arc
 fn deployment_secret(data: &Path) -> Result<Vec<u8>, StoreError> {
     let path = data.join("secret.key");
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return hex::decode(text.trim()).map_err(|_| StoreError::Invalid(format!("{} is not a hex key", path.display())));
+        return hex::decode(text.trim())
+            .map_err(|_| StoreError::Invalid(format!("{} is not a hex key", path.display())));
     }
     let mut secret = vec![0u8; 32];
     rand::rng().fill_bytes(&mut secret);

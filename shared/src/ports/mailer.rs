@@ -43,7 +43,8 @@ pub trait Mailer: Send + Sync {
 /// Renders `mail` as an RFC 5322 message (both adapters send exactly these bytes).
 pub fn render(mail: &Mail) -> StoreResult<Vec<u8>> {
     use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
-    let invalid = |what: &str, value: &str| super::StoreError::Invalid(format!("{what} `{value}` is not a valid address"));
+    let invalid =
+        |what: &str, value: &str| super::StoreError::Invalid(format!("{what} `{value}` is not a valid address"));
     let mut builder = lettre::Message::builder()
         .from(mail.from.parse::<Mailbox>().map_err(|_| invalid("sender", &mail.from))?)
         .subject(mail.subject.clone());

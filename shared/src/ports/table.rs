@@ -93,13 +93,10 @@ impl Condition {
             Condition::Always => true,
             Condition::Absent => current.is_none(),
             Condition::Exists => current.is_some(),
-            Condition::VersionEquals(n) => {
-                current.and_then(|i| i.get(VERSION)).and_then(Value::as_i64) == Some(*n)
+            Condition::VersionEquals(n) => current.and_then(|i| i.get(VERSION)).and_then(Value::as_i64) == Some(*n),
+            Condition::AtLeast(attr, n) => {
+                current.and_then(|i| i.get(attr)).and_then(Value::as_f64).is_some_and(|v| v >= *n as f64)
             }
-            Condition::AtLeast(attr, n) => current
-                .and_then(|i| i.get(attr))
-                .and_then(Value::as_f64)
-                .is_some_and(|v| v >= *n as f64),
             Condition::Equals(attr, value) => current.and_then(|i| i.get(attr)) == Some(value),
             Condition::And(all) => all.iter().all(|c| c.holds(current)),
         }

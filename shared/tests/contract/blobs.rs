@@ -50,7 +50,10 @@ pub async fn blobs_presigned_put_then_get(f: &Fixture) {
 pub async fn blobs_presigned_urls_expire(f: &Fixture) {
     f.blobs.put("orgs/o1/doc.txt", Bytes::from_static(b"secret"), "text/plain").await.unwrap();
     let url = f.blobs.presign_get("orgs/o1/doc.txt", Duration::from_secs(60)).await.unwrap();
-    assert!(f.blobs.presign_get("orgs/o1/doc.txt", Duration::from_secs(8 * 24 * 3600)).await.is_err(), "at most 7 days");
+    assert!(
+        f.blobs.presign_get("orgs/o1/doc.txt", Duration::from_secs(8 * 24 * 3600)).await.is_err(),
+        "at most 7 days"
+    );
     if f.enforces_url_expiry {
         let http = reqwest::Client::new();
         assert!(http.get(&url).send().await.unwrap().status().is_success());

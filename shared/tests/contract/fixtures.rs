@@ -9,7 +9,7 @@ use chrono::Utc;
 use shared::adapters::aws::{DynamoTable, S3Blobs, SesMailer, SqsQueue};
 use shared::adapters::embedded::{DirBlobs, OutboxMailer, SqliteQueue, SqliteTable, blob_routes};
 use shared::ports::blobs::NotificationRule;
-use shared::ports::{Blobs, ManualClock, Mailer, Queue, SystemClock, Table, UlidIds};
+use shared::ports::{Blobs, Mailer, ManualClock, Queue, SystemClock, Table, UlidIds};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -42,7 +42,8 @@ pub struct Fixture {
 pub async fn embedded() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let queue = Arc::new(SqliteQueue::open(&dir.path().join("q.db"), Arc::new(SystemClock), Arc::new(UlidIds)).unwrap());
+    let queue =
+        Arc::new(SqliteQueue::open(&dir.path().join("q.db"), Arc::new(SystemClock), Arc::new(UlidIds)).unwrap());
     queue.declare_named(WORK, Some((WORK_DLQ, MAX_RECEIVES))).await.unwrap();
     queue.declare_named(WORK_DLQ, None).await.unwrap();
     queue.declare_named(UPLOADS, None).await.unwrap();
@@ -178,7 +179,11 @@ async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str, uploads_queue_
     };
     client.create_bucket().bucket(bucket).send().await.unwrap();
     let filter = NotificationConfigurationFilter::builder()
-        .key(S3KeyFilter::builder().filter_rules(FilterRule::builder().name(FilterRuleName::Prefix).value("uploads/").build()).build())
+        .key(
+            S3KeyFilter::builder()
+                .filter_rules(FilterRule::builder().name(FilterRuleName::Prefix).value("uploads/").build())
+                .build(),
+        )
         .build();
     let queue = QueueConfiguration::builder()
         .id(UPLOADS)

@@ -2,8 +2,8 @@
 
 use crate::fixtures::Fixture;
 use serde_json::{Value, json};
-use shared::ports::table::{Condition, Index, Item, Key, Query, SortKey, Update, Write};
 use shared::ports::StoreError;
+use shared::ports::table::{Condition, Index, Item, Key, Query, SortKey, Update, Write};
 
 fn item(value: Value) -> Item {
     match value {
@@ -67,7 +67,9 @@ pub async fn table_version_condition(f: &Fixture) {
 
 pub async fn table_atomic_decrement_refused_at_the_floor(f: &Fixture) {
     f.table.put(item(json!({"pk": "ORG#1", "sk": "QUOTA#u", "remaining": 5})), Condition::Absent).await.unwrap();
-    let take = |n: i64| Update::new(Key::new("ORG#1", "QUOTA#u")).add("remaining", -n).when(Condition::AtLeast("remaining".into(), n));
+    let take = |n: i64| {
+        Update::new(Key::new("ORG#1", "QUOTA#u")).add("remaining", -n).when(Condition::AtLeast("remaining".into(), n))
+    };
     let after = f.table.update(take(3)).await.unwrap();
     assert_eq!(after["remaining"], json!(2));
     assert!(matches!(f.table.update(take(3)).await, Err(StoreError::ConditionFailed)));
@@ -107,7 +109,11 @@ pub async fn table_transact_all_or_nothing(f: &Fixture) {
     f.table.put(keyed("ORG#1", "TAKEN"), Condition::Absent).await.unwrap();
     let writes = vec![
         Write::Put { item: keyed("ORG#1", "NEW#1"), condition: Condition::Absent },
-        Write::Update(Update::new(Key::new("ORG#1", "QUOTA#u")).add("remaining", -5).when(Condition::AtLeast("remaining".into(), 5))),
+        Write::Update(
+            Update::new(Key::new("ORG#1", "QUOTA#u"))
+                .add("remaining", -5)
+                .when(Condition::AtLeast("remaining".into(), 5)),
+        ),
         Write::Delete { key: Key::new("ORG#1", "TAKEN"), condition: Condition::Always },
         Write::Check { key: Key::new("ORG#1", "NOPE"), condition: Condition::Exists },
     ];
@@ -121,7 +127,11 @@ pub async fn table_transact_all_or_nothing(f: &Fixture) {
 
     let writes = vec![
         Write::Put { item: keyed("ORG#1", "NEW#1"), condition: Condition::Absent },
-        Write::Update(Update::new(Key::new("ORG#1", "QUOTA#u")).add("remaining", -1).when(Condition::AtLeast("remaining".into(), 1))),
+        Write::Update(
+            Update::new(Key::new("ORG#1", "QUOTA#u"))
+                .add("remaining", -1)
+                .when(Condition::AtLeast("remaining".into(), 1)),
+        ),
         Write::Delete { key: Key::new("ORG#1", "TAKEN"), condition: Condition::Exists },
         Write::Check { key: Key::new("ORG#1", "NEW#1-NOT"), condition: Condition::Absent },
     ];
@@ -138,8 +148,9 @@ pub async fn table_transact_limits(f: &Fixture) {
     f.table.transact(hundred).await.unwrap();
     let (items, _) = all_pages(f, Query::partition("ORG#1").limit(1000)).await;
     assert_eq!(items.len(), 100);
-    let too_many: Vec<Write> =
-        (0..101).map(|i| Write::Put { item: keyed("ORG#2", &format!("ITEM#{i}")), condition: Condition::Always }).collect();
+    let too_many: Vec<Write> = (0..101)
+        .map(|i| Write::Put { item: keyed("ORG#2", &format!("ITEM#{i}")), condition: Condition::Always })
+        .collect();
     assert!(matches!(f.table.transact(too_many).await, Err(StoreError::Invalid(_))));
     let twice = vec![
         Write::Put { item: keyed("ORG#2", "A"), condition: Condition::Always },
@@ -153,7 +164,10 @@ async fn put_many(f: &Fixture, pk: &str, count: usize) {
     for chunk in (0..count).collect::<Vec<_>>().chunks(100) {
         let writes = chunk
             .iter()
-            .map(|i| Write::Put { item: item(json!({"pk": pk, "sk": format!("JOB#{i:04}"), "n": i})), condition: Condition::Always })
+            .map(|i| Write::Put {
+                item: item(json!({"pk": pk, "sk": format!("JOB#{i:04}"), "n": i})),
+                condition: Condition::Always,
+            })
             .collect();
         f.table.transact(writes).await.unwrap();
     }
@@ -205,7 +219,10 @@ pub async fn table_query_secondary_indexes_paginate(f: &Fixture) {
         }));
         f.table.put(stored, Condition::Always).await.unwrap();
     }
-    f.table.put(item(json!({"pk": "ORG#9", "sk": "NOINDEX", "gsi1pk": "STATE#Held"})), Condition::Always).await.unwrap();
+    f.table
+        .put(item(json!({"pk": "ORG#9", "sk": "NOINDEX", "gsi1pk": "STATE#Held"})), Condition::Always)
+        .await
+        .unwrap();
 
     let (items, sizes) = all_pages(f, Query::on_index(Index::Gsi1, "STATE#Held").limit(50)).await;
     assert_eq!(items.len(), 120, "items without both index keys stay out of the index");
@@ -254,9 +271,13 @@ pub async fn table_expired_ttl_items_are_invisible(f: &Fixture) {
     f.table.put(item(json!({"pk": "ORG#1", "sk": "PIN#old", "v": 2})), Condition::Absent).await.unwrap();
     let attempts = Key::new("ORG#1", "ATTEMPTS#badge");
     let expiry = f.clock.now_epoch() + 60;
-    f.table.put(item(json!({"pk": "ORG#1", "sk": "ATTEMPTS#badge", "n": 4, "ttl": expiry})), Condition::Always).await.unwrap();
+    f.table
+        .put(item(json!({"pk": "ORG#1", "sk": "ATTEMPTS#badge", "n": 4, "ttl": expiry})), Condition::Always)
+        .await
+        .unwrap();
     f.clock.advance(chrono::Duration::seconds(61));
-    let restarted = f.table.update(Update::new(attempts.clone()).add("n", 1).set("ttl", f.clock.now_epoch() + 60)).await.unwrap();
+    let restarted =
+        f.table.update(Update::new(attempts.clone()).add("n", 1).set("ttl", f.clock.now_epoch() + 60)).await.unwrap();
     assert_eq!(restarted["n"], json!(1), "a counter whose window expired restarts");
     let exists = f.table.update(Update::new(Key::new("ORG#1", "PIN#new")).add("n", 1).when(Condition::Exists)).await;
     assert!(matches!(exists, Err(StoreError::ConditionFailed)), "an expired item does not exist");

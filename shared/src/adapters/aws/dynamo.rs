@@ -46,7 +46,10 @@ fn from_attributes(attributes: Attributes) -> StoreResult<Item> {
 }
 
 fn key_attributes(key: &Key) -> Attributes {
-    HashMap::from([(PK.to_string(), AttributeValue::S(key.pk.clone())), (SK.to_string(), AttributeValue::S(key.sk.clone()))])
+    HashMap::from([
+        (PK.to_string(), AttributeValue::S(key.pk.clone())),
+        (SK.to_string(), AttributeValue::S(key.sk.clone())),
+    ])
 }
 
 fn expired(attributes: &Attributes, now: i64) -> bool {
@@ -77,7 +80,8 @@ impl Expression {
     }
 
     fn json_value(&mut self, value: &Value) -> StoreResult<String> {
-        let attribute = serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(value).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let attribute = serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(value)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         Ok(self.value(attribute))
     }
 

@@ -34,9 +34,7 @@ fn backend<E: std::error::Error + 'static>(err: aws_sdk_s3::error::SdkError<E>) 
 }
 
 fn timestamp(value: Option<&aws_sdk_s3::primitives::DateTime>) -> DateTime<Utc> {
-    value
-        .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()))
-        .unwrap_or_default()
+    value.and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos())).unwrap_or_default()
 }
 
 fn presigning(expires_in: Duration) -> StoreResult<PresigningConfig> {

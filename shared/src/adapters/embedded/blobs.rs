@@ -261,9 +261,11 @@ impl IntoResponse for Refusal {
                 "signature_invalid",
                 "The URL's signature does not match; ask for a new URL.",
             ),
-            Refusal::Expired => {
-                crate::http::Problem::new(StatusCode::FORBIDDEN, "url_expired", "The URL has expired; ask for a new URL.")
-            }
+            Refusal::Expired => crate::http::Problem::new(
+                StatusCode::FORBIDDEN,
+                "url_expired",
+                "The URL has expired; ask for a new URL.",
+            ),
         }
         .into_response()
     }
@@ -301,13 +303,8 @@ async fn upload(
     body: Bytes,
 ) -> Result<StatusCode, Response> {
     blobs.verify("PUT", &key, &grant).map_err(IntoResponse::into_response)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/octet-stream");
-    blobs
-        .put(&key, body, content_type)
-        .await
-        .map_err(|e| crate::http::Problem::from(e).into_response())?;
+    let content_type =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream");
+    blobs.put(&key, body, content_type).await.map_err(|e| crate::http::Problem::from(e).into_response())?;
     Ok(StatusCode::OK)
 }
