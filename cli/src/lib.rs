@@ -2,6 +2,7 @@
 //! usable in-process by end-to-end tests.
 
 pub mod functions;
+pub mod openapi;
 pub mod poller;
 pub mod schedule;
 pub mod serve;

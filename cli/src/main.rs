@@ -34,6 +34,8 @@ enum Command {
         #[arg(long, env = "PRINTCLOUD_ORGANISATION", default_value = "printcloud")]
         organisation: String,
     },
+    /// Print the OpenAPI 3.1 document of the whole API (as `api/openapi.json` holds it).
+    Openapi,
 }
 
 #[tokio::main]
@@ -47,6 +49,10 @@ async fn main() -> anyhow::Result<()> {
             options.organisation = organisation;
             options.admin_password = std::env::var("PRINTCLOUD_ADMIN_PASSWORD").ok();
             run(options).await
+        }
+        Command::Openapi => {
+            print!("{}", printcloud::openapi::document_json());
+            Ok(())
         }
     }
 }

@@ -23,6 +23,11 @@ pub fn router(ctx: Ctx) -> Router {
     http::health_routes(NAME, false, ctx)
 }
 
+/// The OpenAPI description of the routes of `email-inbound`.
+pub fn openapi() -> shared::utoipa::openapi::OpenApi {
+    http::openapi::health_paths(NAME, false)
+}
+
 /// Handles a batch of stored-mail events. No organisation has e-mail submission enabled
 /// until its settings exist, so every mail is dropped (deleted and logged, never bounced:
 /// senders may be forged). A record that is not an S3 event, or whose deletion fails, is

@@ -16,3 +16,8 @@ pub fn function() -> Function {
 pub fn router(ctx: Ctx) -> Router {
     http::health_routes(NAME, false, ctx)
 }
+
+/// The OpenAPI description of the routes of `enroll`.
+pub fn openapi() -> shared::utoipa::openapi::OpenApi {
+    http::openapi::health_paths(NAME, false)
+}

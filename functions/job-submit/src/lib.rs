@@ -24,6 +24,11 @@ pub fn router(ctx: Ctx) -> Router {
     http::health_routes(NAME, false, ctx)
 }
 
+/// The OpenAPI description of the routes of `job-submit`.
+pub fn openapi() -> shared::utoipa::openapi::OpenApi {
+    http::openapi::health_paths(NAME, false)
+}
+
 /// The job an upload key belongs to: `uploads/<orgId>/<jobId>` → the job's table key.
 pub fn job_of_upload(key: &str) -> Option<Key> {
     let mut parts = key.strip_prefix("uploads/")?.split('/');

@@ -22,6 +22,11 @@ pub fn router(ctx: Ctx) -> Router {
     http::health_routes(NAME, false, ctx)
 }
 
+/// The OpenAPI description of the routes of `notification-policy`.
+pub fn openapi() -> shared::utoipa::openapi::OpenApi {
+    http::openapi::health_paths(NAME, false)
+}
+
 /// Runs the notification sweep. An event for a schedule this function does not own is an
 /// error, so a miswired schedule shows up in the logs and metrics.
 pub async fn handle(ctx: Ctx, event: EventBridgeEvent) -> Result<(), ScheduleError> {

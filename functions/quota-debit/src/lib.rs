@@ -24,6 +24,11 @@ pub fn router(ctx: Ctx) -> Router {
     http::health_routes(NAME, false, ctx)
 }
 
+/// The OpenAPI description of the routes of `quota-debit`.
+pub fn openapi() -> shared::utoipa::openapi::OpenApi {
+    http::openapi::health_paths(NAME, false)
+}
+
 /// What happened to a released job, sent by `release` to settle its reservation.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]

@@ -24,6 +24,11 @@ pub fn router(ctx: Ctx) -> Router {
     http::health_routes(NAME, false, ctx)
 }
 
+/// The OpenAPI description of the routes of `workflow-step`.
+pub fn openapi() -> shared::utoipa::openapi::OpenApi {
+    http::openapi::health_paths(NAME, false)
+}
+
 /// One step of one run to execute.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]

@@ -2,7 +2,8 @@
 //! the fallback for unknown paths.
 
 mod health;
+pub mod openapi;
 mod problem;
 
-pub use health::health_routes;
+pub use health::{Health, health_routes};
 pub use problem::{Problem, not_found_fallback};
