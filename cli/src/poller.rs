@@ -6,7 +6,7 @@
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use shared::Ctx;
 use shared::function::QueueTrigger;
-use shared::ports::queue::{QUEUES, ReceivedMessage};
+use shared::ports::queue::{QUEUES, QueueSpec, ReceivedMessage};
 use shared::ports::{Queue, StoreResult};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -19,10 +19,14 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 
 /// Consumes `trigger.queue` until `stop` turns true.
 pub async fn run(ctx: Ctx, trigger: QueueTrigger, arrivals: Arc<Notify>, mut stop: watch::Receiver<bool>) {
-    let visibility = QUEUES.iter().find(|q| q.name == trigger.queue).map_or(Duration::from_secs(60), |q| q.visibility);
+    let spec = QUEUES.iter().find(|q| q.name == trigger.queue).cloned().unwrap_or(QueueSpec {
+        name: trigger.queue,
+        max_receives: 5,
+        visibility: Duration::from_secs(60),
+    });
     while !*stop.borrow() {
         let woken = arrivals.notified();
-        match poll_once(&ctx, &trigger, visibility).await {
+        match poll_once(&ctx, &trigger, &spec).await {
             Ok(0) => {}
             Ok(_) => continue,
             Err(err) => tracing::error!(queue = trigger.queue, error = %err, "polling failed"),
@@ -36,8 +40,8 @@ pub async fn run(ctx: Ctx, trigger: QueueTrigger, arrivals: Arc<Notify>, mut sto
 }
 
 /// Receives and handles one batch; answers how many messages it received.
-pub async fn poll_once(ctx: &Ctx, trigger: &QueueTrigger, visibility: Duration) -> StoreResult<usize> {
-    let messages = ctx.queue.receive(trigger.queue, 10, visibility).await?;
+pub async fn poll_once(ctx: &Ctx, trigger: &QueueTrigger, spec: &QueueSpec) -> StoreResult<usize> {
+    let messages = ctx.queue.receive(trigger.queue, 10, spec.visibility).await?;
     if messages.is_empty() {
         return Ok(0);
     }
@@ -52,20 +56,30 @@ pub async fn poll_once(ctx: &Ctx, trigger: &QueueTrigger, visibility: Duration) 
         }
     };
     for message in &messages {
-        if failed.contains(&message.message_id) {
-            retry_soon(ctx.queue.as_ref(), trigger.queue, message).await?;
+        let settled = if failed.contains(&message.message_id) {
+            retry_soon(ctx.queue.as_ref(), spec, message).await
         } else {
-            ctx.queue.delete(trigger.queue, &message.receipt_handle).await?;
+            ctx.queue.delete(trigger.queue, &message.receipt_handle).await
+        };
+        if let Err(err) = settled {
+            tracing::error!(queue = trigger.queue, message_id = %message.message_id, error = %err,
+                "could not settle a message; it returns after its visibility timeout");
         }
     }
     Ok(messages.len())
 }
 
 /// Makes a failed message visible again after a short backoff (1, 2, 4 ... 30 seconds)
-/// rather than the queue's full visibility timeout, so one machine retries promptly.
-async fn retry_soon(queue: &dyn Queue, name: &str, message: &ReceivedMessage) -> StoreResult<()> {
-    let backoff = Duration::from_secs((1u64 << message.receive_count.saturating_sub(1).min(5)).min(30));
-    queue.change_visibility(name, &message.receipt_handle, backoff).await
+/// rather than the queue's full visibility timeout, so one machine retries promptly; a
+/// message that used its last receive is released at once, so the next receive moves it
+/// to the dead-letter queue.
+async fn retry_soon(queue: &dyn Queue, spec: &QueueSpec, message: &ReceivedMessage) -> StoreResult<()> {
+    let backoff = if message.receive_count >= spec.max_receives {
+        Duration::ZERO
+    } else {
+        Duration::from_secs((1u64 << message.receive_count.saturating_sub(1).min(5)).min(30))
+    };
+    queue.change_visibility(spec.name, &message.receipt_handle, backoff).await
 }
 
 /// The SQS event Lambda would receive for `messages` of `queue`.

@@ -112,7 +112,8 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
         .iter()
         .filter_map(|f| f.router.map(|build| build(ctx.clone())))
         .fold(blob_routes(embedded.blobs.clone()), axum::Router::merge)
-        .fallback(shared::http::not_found_fallback);
+        .fallback(shared::http::not_found_fallback)
+        .layer(axum::middleware::from_fn(shared::http::access_log));
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();

@@ -50,7 +50,11 @@ pub struct Dispatcher {
 impl Dispatcher {
     /// A dispatcher for `function` with `ctx`.
     pub fn new(function: Function, ctx: Ctx) -> Self {
-        let router = function.router.map(|build| build(ctx.clone()).fallback(crate::http::not_found_fallback));
+        let router = function.router.map(|build| {
+            build(ctx.clone())
+                .fallback(crate::http::not_found_fallback)
+                .layer(axum::middleware::from_fn(crate::http::access_log))
+        });
         Dispatcher { function, ctx, router }
     }
 

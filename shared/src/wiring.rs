@@ -47,6 +47,9 @@ impl Ctx {
 async fn deployment_secret_from(sdk: &aws_config::SdkConfig, arn: &str) -> Result<Vec<u8>, WiringError> {
     let output = aws_sdk_secretsmanager::Client::new(sdk).get_secret_value().secret_id(arn).send().await?;
     let secret = output.secret_string().ok_or("the deployment secret has no string value")?;
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(format!("the deployment secret must hold at least {MIN_SECRET_BYTES} characters").into());
+    }
     Ok(secret.as_bytes().to_vec())
 }
 
@@ -115,25 +118,69 @@ pub async fn embedded(
     Ok(Embedded { ctx, blobs, queue })
 }
 
-/// The deployment secret in `<data>/secret.key`, made (32 random bytes, owner-only) on
-/// first start.
+/// Shortest deployment secret accepted: a shorter key would make HMACs (presigned URLs,
+/// badge and PIN hashes) guessable.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The deployment secret in `<data>/secret.key`, made (32 random bytes, owner-only,
+/// written whole or not at all) on first start.
 fn deployment_secret(data: &Path) -> Result<Vec<u8>, StoreError> {
     let path = data.join("secret.key");
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return hex::decode(text.trim())
-            .map_err(|_| StoreError::Invalid(format!("{} is not a hex key", path.display())));
+        let secret = hex::decode(text.trim()).unwrap_or_default();
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(StoreError::Invalid(format!(
+                "{} must hold a hex key of at least {MIN_SECRET_BYTES} bytes",
+                path.display()
+            )));
+        }
+        return Ok(secret);
     }
-    let mut secret = vec![0u8; 32];
+    let mut secret = vec![0u8; MIN_SECRET_BYTES];
     rand::rng().fill_bytes(&mut secret);
-    write_private(&path, hex::encode(&secret).as_bytes()).map_err(StoreError::backend)?;
+    write_private(data, &path, hex::encode(&secret).as_bytes()).map_err(StoreError::backend)?;
     Ok(secret)
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes an owner-only file through a temporary file and a rename, so a crash never
+/// leaves it half-written.
+fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    let staging = dir.join(format!(".{}.tmp", ulid::Ulid::new()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(bytes)
+    let mut file = options.open(&staging)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&staging, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_secret_is_made_once_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = deployment_secret(dir.path()).unwrap();
+        assert_eq!(made.len(), MIN_SECRET_BYTES);
+        assert_eq!(deployment_secret(dir.path()).unwrap(), made);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("secret.key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_short_or_damaged_secret_is_refused() {
+        for content in ["", "abcd", "not hex at all", &"ab".repeat(31)] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("secret.key"), content).unwrap();
+            assert!(matches!(deployment_secret(dir.path()), Err(StoreError::Invalid(_))), "{content:?}");
+        }
+    }
 }

@@ -1,1 +1,69 @@
+//! Helpers for the end-to-end tests: start the one-process runner on a data directory and
+//! an unused port, and wait (boundedly) for asynchronous outcomes.
 
+use printcloud::serve::{self, Running, ServeOptions};
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+/// The first administrator's password the tests start with (satisfies BR-PWD).
+pub const ADMIN_PASSWORD: &str = "Test-Passw0rd!";
+
+/// The first administrator's e-mail address the tests start with.
+pub const ADMIN_EMAIL: &str = "admin@printcloud.test";
+
+/// Options for a runner on `data_dir`, listening on a free port of 127.0.0.1, with a known
+/// administrator password.
+pub fn options(data_dir: &Path) -> ServeOptions {
+    let mut options = ServeOptions::new(data_dir.to_path_buf(), "127.0.0.1:0".parse().expect("a socket address"));
+    options.admin_email = ADMIN_EMAIL.into();
+    options.admin_password = Some(ADMIN_PASSWORD.into());
+    options
+}
+
+/// Starts a runner with [`options`] on `data_dir`.
+pub async fn start(data_dir: &Path) -> Running {
+    start_with(options(data_dir)).await
+}
+
+/// Starts a runner with `options`, failing the test if it does not start.
+pub async fn start_with(options: ServeOptions) -> Running {
+    let dir = options.data_dir.display().to_string();
+    serve::start(options).await.unwrap_or_else(|e| panic!("the runner does not start on {dir}: {e:#}"))
+}
+
+/// Checks `probe` every 100 ms until it answers `Some`, and answers that. Fails the test
+/// with `what` if `limit` passes first.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("gave up after {limit:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The JSON body of a problem answer, after checking its status, content type and `code`.
+pub async fn expect_problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    let url = response.url().clone();
+    assert_eq!(response.status().as_u16(), status, "status of {url}");
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(content_type, "application/problem+json", "content type of {url}");
+    let body: serde_json::Value = response.json().await.expect("a JSON problem");
+    assert_eq!(body["code"], code, "problem of {url}: {body}");
+    assert_eq!(body["status"], status, "problem of {url}: {body}");
+    body
+}

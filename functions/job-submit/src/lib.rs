@@ -60,17 +60,25 @@ pub async fn handle(ctx: Ctx, event: SqsEvent) -> SqsBatchResponse {
     failed_records(failed)
 }
 
+/// Handles every upload of one message; answers the problems, if any, of all of them.
 async fn ingest(ctx: &Ctx, keys: impl Iterator<Item = String>) -> Result<(), String> {
+    let mut problems = Vec::new();
     for key in keys {
-        let job = match job_of_upload(&key) {
-            Some(job) => ctx.table.get(&job).await.map_err(|e| e.to_string())?,
-            None => None,
-        };
-        if job.is_some() {
-            return Err(format!("documents of print jobs cannot be ingested yet ({key})"));
+        if let Err(problem) = ingest_one(ctx, &key).await {
+            problems.push(problem);
         }
-        tracing::warn!(%key, "upload belongs to no job; deleting it");
-        ctx.blobs.delete(&key).await.map_err(|e| e.to_string())?;
     }
-    Ok(())
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+}
+
+async fn ingest_one(ctx: &Ctx, key: &str) -> Result<(), String> {
+    let job = match job_of_upload(key) {
+        Some(job) => ctx.table.get(&job).await.map_err(|e| e.to_string())?,
+        None => None,
+    };
+    if job.is_some() {
+        return Err(format!("documents of print jobs cannot be ingested yet ({key})"));
+    }
+    tracing::warn!(%key, "upload belongs to no job; deleting it");
+    ctx.blobs.delete(key).await.map_err(|e| e.to_string())
 }
