@@ -4,7 +4,7 @@
 
 use crate::Ctx;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use axum::Router;
 use futures::future::BoxFuture;
 use std::future::Future;
@@ -92,6 +92,25 @@ impl Function {
 pub fn is_schedule(event: &EventBridgeEvent, name: &str) -> bool {
     let rule = event.resources.as_ref().and_then(|r| r.first()).and_then(|arn| arn.rsplit('/').next());
     rule.is_some_and(|rule| rule == name || rule.ends_with(&format!("-{name}")))
+}
+
+/// Runs `handle` on every record of `event` and answers the batch: the records whose
+/// handling failed are reported (and logged with `label`), so SQS retries only those and
+/// finally keeps them in the dead-letter queue.
+pub async fn each_record<'a, F, Fut>(event: &'a SqsEvent, label: &str, mut handle: F) -> SqsBatchResponse
+where
+    F: FnMut(&'a SqsMessage) -> Fut,
+    Fut: Future<Output = Result<(), String>> + 'a,
+{
+    let mut failed = Vec::new();
+    for message in &event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        if let Err(reason) = handle(message).await {
+            tracing::warn!(message_id = %id, %reason, "{label} record failed");
+            failed.push(id);
+        }
+    }
+    failed_records(failed)
 }
 
 /// A batch answer failing exactly the records named.

@@ -4,7 +4,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use axum::Router;
 use shared::events::{s3_event_key, s3_records_in};
-use shared::function::failed_records;
+use shared::function::each_record;
 use shared::{Ctx, Function, http};
 
 /// The function's name, as deployed.
@@ -33,19 +33,12 @@ pub fn openapi() -> shared::utoipa::openapi::OpenApi {
 /// senders may be forged). A record that is not an S3 event, or whose deletion fails, is
 /// reported failed for retry and the dead-letter queue.
 pub async fn handle(ctx: Ctx, event: SqsEvent) -> SqsBatchResponse {
-    let mut failed = Vec::new();
-    for message in &event.records {
-        let id = message.message_id.clone().unwrap_or_default();
-        let outcome = match s3_records_in(message) {
-            Ok(records) => drop_mail(&ctx, records.iter().filter_map(s3_event_key)).await,
-            Err(err) => Err(format!("not an S3 event: {err}")),
-        };
-        if let Err(reason) = outcome {
-            tracing::warn!(message_id = %id, %reason, "inbound mail record failed");
-            failed.push(id);
-        }
-    }
-    failed_records(failed)
+    let ctx = &ctx;
+    each_record(&event, MAIL_QUEUE, |message| async move {
+        let records = s3_records_in(message).map_err(|err| format!("not an S3 event: {err}"))?;
+        drop_mail(ctx, records.iter().filter_map(s3_event_key)).await
+    })
+    .await
 }
 
 async fn drop_mail(ctx: &Ctx, keys: impl Iterator<Item = String>) -> Result<(), String> {

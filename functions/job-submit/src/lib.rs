@@ -4,7 +4,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use axum::Router;
 use shared::events::{s3_event_key, s3_records_in};
-use shared::function::failed_records;
+use shared::function::each_record;
 use shared::ports::Key;
 use shared::{Ctx, Function, http};
 
@@ -45,19 +45,12 @@ pub fn job_of_upload(key: &str) -> Option<Key> {
 /// not an S3 event, whose storage calls fail, or whose job cannot be ingested yet is
 /// reported failed, so SQS retries it and finally keeps it in the dead-letter queue.
 pub async fn handle(ctx: Ctx, event: SqsEvent) -> SqsBatchResponse {
-    let mut failed = Vec::new();
-    for message in &event.records {
-        let id = message.message_id.clone().unwrap_or_default();
-        let outcome = match s3_records_in(message) {
-            Ok(records) => ingest(&ctx, records.iter().filter_map(s3_event_key)).await,
-            Err(err) => Err(format!("not an S3 event: {err}")),
-        };
-        if let Err(reason) = outcome {
-            tracing::warn!(message_id = %id, %reason, "ingest record failed");
-            failed.push(id);
-        }
-    }
-    failed_records(failed)
+    let ctx = &ctx;
+    each_record(&event, INGEST_QUEUE, |message| async move {
+        let records = s3_records_in(message).map_err(|err| format!("not an S3 event: {err}"))?;
+        ingest(ctx, records.iter().filter_map(s3_event_key)).await
+    })
+    .await
 }
 
 /// Handles every upload of one message; answers the problems, if any, of all of them.

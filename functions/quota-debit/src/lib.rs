@@ -4,7 +4,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use axum::Router;
 use serde::Deserialize;
-use shared::function::failed_records;
+use shared::function::each_record;
 use shared::ports::Key;
 use shared::{Ctx, Function, http};
 
@@ -55,15 +55,13 @@ impl QuotaEvent {
 /// or one whose reservation cannot be settled yet, is reported failed for retry and the
 /// dead-letter queue.
 pub async fn handle(ctx: Ctx, event: SqsEvent) -> SqsBatchResponse {
-    let mut failed = Vec::new();
-    for message in &event.records {
-        let id = message.message_id.clone().unwrap_or_default();
-        if let Err(reason) = settle(&ctx, message.body.as_deref().unwrap_or_default()).await {
-            tracing::warn!(message_id = %id, %reason, "quota event failed");
-            failed.push(id);
-        }
-    }
-    failed_records(failed)
+    let ctx = &ctx;
+    each_record(
+        &event,
+        QUOTA_QUEUE,
+        |message| async move { settle(ctx, message.body.as_deref().unwrap_or_default()).await },
+    )
+    .await
 }
 
 async fn settle(ctx: &Ctx, body: &str) -> Result<(), String> {

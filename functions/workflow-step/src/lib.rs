@@ -4,7 +4,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use axum::Router;
 use serde::Deserialize;
-use shared::function::failed_records;
+use shared::function::each_record;
 use shared::ports::Key;
 use shared::{Ctx, Function, http};
 
@@ -45,15 +45,11 @@ pub struct StepMessage {
 /// never created) is acknowledged and logged; a malformed message, or a step that cannot
 /// run yet, is reported failed for retry and the dead-letter queue.
 pub async fn handle(ctx: Ctx, event: SqsEvent) -> SqsBatchResponse {
-    let mut failed = Vec::new();
-    for message in &event.records {
-        let id = message.message_id.clone().unwrap_or_default();
-        if let Err(reason) = run_step(&ctx, message.body.as_deref().unwrap_or_default()).await {
-            tracing::warn!(message_id = %id, %reason, "workflow step failed");
-            failed.push(id);
-        }
-    }
-    failed_records(failed)
+    let ctx = &ctx;
+    each_record(&event, STEPS_QUEUE, |message| async move {
+        run_step(ctx, message.body.as_deref().unwrap_or_default()).await
+    })
+    .await
 }
 
 async fn run_step(ctx: &Ctx, body: &str) -> Result<(), String> {
