@@ -7,6 +7,7 @@ pub mod context;
 pub mod events;
 pub mod function;
 pub mod http;
+pub mod identity;
 pub mod lambda;
 pub mod passwords;
 pub mod ports;
