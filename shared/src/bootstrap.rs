@@ -2,23 +2,11 @@
 //! exactly once (a marker item written in the same transaction guards against a second).
 
 use crate::Ctx;
+use crate::identity::model::{Organisation, User, UserRecord};
+use crate::identity::roles::{Role, Service};
+use crate::identity::store;
 use crate::passwords;
 use crate::ports::{Condition, Key, StoreError, Write};
-use serde_json::{Value, json};
-
-/// Every service an organisation can be entitled to (part-2 §3: a role only counts where
-/// the organisation is entitled to its service). The first organisation gets them all.
-pub const SERVICES: [&str; 9] = [
-    "Print Management",
-    "Fleet Management",
-    "Hybrid Print Management",
-    "Direct Print Management",
-    "Scan Management",
-    "Translation Assistant",
-    "Solution Center",
-    "Redaction Assistant",
-    "Announcement Center",
-];
 
 /// Who the first administrator is, and what they log in with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,34 +63,39 @@ pub async fn bootstrap(ctx: &Ctx, admin: &FirstAdmin) -> Result<Option<Created>,
         return Err(BootstrapError::WeakPassword(weak));
     }
     let (org_id, user_id) = (ctx.ids.new_id(), ctx.ids.new_id());
-    let now = ctx.clock.now().to_rfc3339();
-    let org_pk = format!("ORG#{org_id}");
-    let writes = vec![
-        put(json!({"pk": "DEPLOYMENT", "sk": "BOOTSTRAP", "orgId": org_id, "userId": user_id, "createdAt": now})),
-        put(json!({
-            "pk": org_pk, "sk": "ORG", "kind": "org", "id": org_id, "name": admin.organisation,
-            "parentId": null, "entitlements": SERVICES, "timeZone": "UTC", "createdAt": now,
-            "gsi1pk": "ORGS", "gsi1sk": admin.organisation.to_lowercase(),
-        })),
-        put(
-            json!({"pk": format!("UNIQUE#ORGNAME#{}", admin.organisation.to_lowercase()), "sk": "UNIQUE", "orgId": org_id}),
-        ),
-        put(json!({
-            "pk": org_pk, "sk": format!("USER#{user_id}"), "kind": "user", "id": user_id, "orgId": org_id,
-            "email": email, "firstName": "", "lastName": "", "displayName": "Administrator",
-            "passwordHash": passwords::hash(&admin.password), "roles": ["Organization Administrator"],
-            "createdAt": now, "gsi1pk": format!("EMAIL#{email}"), "gsi1sk": "USER",
-        })),
-        put(json!({"pk": format!("UNIQUE#EMAIL#{email}"), "sk": "UNIQUE", "orgId": org_id, "userId": user_id})),
-    ];
+    let now = ctx.clock.now();
+    let org = Organisation {
+        id: org_id.clone(),
+        name: admin.organisation.clone(),
+        parent_id: None,
+        entitlements: Service::ALL.into_iter().collect(),
+        time_zone: "UTC".into(),
+        roles: Vec::new(),
+        sub_org_creation_enabled: true,
+        mps_express: false,
+        deleting: false,
+        created_at: now,
+    };
+    let user = UserRecord {
+        user: User {
+            id: user_id.clone(),
+            org_id: org_id.clone(),
+            email,
+            display_name: "Administrator".into(),
+            roles: vec![Role::OrganizationAdministrator],
+            created_at: now,
+            ..User::default()
+        },
+        password_hash: Some(passwords::hash(&admin.password)),
+    };
+    let marker_item = serde_json::json!({"pk": "DEPLOYMENT", "sk": "BOOTSTRAP", "orgId": org_id, "userId": user_id});
+    let serde_json::Value::Object(marker_item) = marker_item else { unreachable!("an object") };
+    let mut writes = vec![Write::Put { item: marker_item, condition: Condition::Absent }];
+    writes.extend(store::create_org_writes(&org)?);
+    writes.extend(store::create_user_writes(&user)?);
     match ctx.table.transact(writes).await {
         Ok(()) => Ok(Some(Created { org_id, user_id })),
         Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => Ok(None),
         Err(other) => Err(other.into()),
     }
-}
-
-fn put(item: Value) -> Write {
-    let Value::Object(item) = item else { unreachable!("items are objects") };
-    Write::Put { item, condition: Condition::Absent }
 }

@@ -11,6 +11,7 @@ pub mod identity;
 pub mod lambda;
 pub mod passwords;
 pub mod ports;
+pub mod records;
 pub mod telemetry;
 pub mod wiring;
 

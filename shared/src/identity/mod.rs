@@ -1,4 +1,9 @@
 //! Identity and access: organisations, users, groups, roles, tokens, badges, PINs and
 //! login codes — the domain behind the `auth` function.
 
+pub mod import;
+pub mod keys;
+pub mod model;
 pub mod roles;
+pub mod store;
+pub mod tokens;
