@@ -1,7 +1,7 @@
 //! The whole API's OpenAPI document: every function's description merged. `printcloud
 //! openapi` prints it; `api/openapi.json` holds it for `auth` to serve.
 
-use shared::utoipa::openapi::OpenApi;
+use utoipa::openapi::OpenApi;
 
 /// The merged description of every function's routes.
 pub fn document() -> OpenApi {

@@ -1,12 +1,13 @@
 //! The context every handler receives: the ports and the deployment's configuration.
 
+use crate::identity::tokens::TokenIssuer;
 use crate::ports::{Blobs, Clock, Ids, Mailer, Queue, Table};
 use std::sync::Arc;
 
 /// Deployment-wide settings that are not storage.
 #[derive(Clone)]
 pub struct Config {
-    /// Key for HMACs (badge and PIN hashes, guest hashes, JWT signing). Never logged.
+    /// Key for HMACs (badge and PIN hashes, guest hashes, presigned URLs). Never logged.
     pub secret: Vec<u8>,
     /// Base URL the API is reachable at (used in links in mails).
     pub public_url: String,
@@ -44,4 +45,6 @@ pub struct Ctx {
     pub ids: Arc<dyn Ids>,
     /// Deployment settings.
     pub config: Arc<Config>,
+    /// Signs and verifies the deployment's tokens.
+    pub tokens: Arc<TokenIssuer>,
 }

@@ -17,5 +17,3 @@ pub mod wiring;
 
 pub use context::{Config, Ctx};
 pub use function::Function;
-/// Re-exported so function crates describe their routes with the same OpenAPI types.
-pub use utoipa;

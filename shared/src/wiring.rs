@@ -4,6 +4,8 @@
 use crate::adapters::aws::{DynamoTable, S3Blobs, SesMailer, SqsQueue, endpoint_overridden};
 use crate::adapters::embedded::{DirBlobs, OutboxMailer, SmtpRelayMailer, SqliteQueue, SqliteTable};
 use crate::context::{Config, Ctx};
+use crate::identity::keys::SigningKeys;
+use crate::identity::tokens::TokenIssuer;
 use crate::ports::blobs::NOTIFICATIONS;
 use crate::ports::queue::QUEUES;
 use crate::ports::{Clock, Ids, Mailer, Queue, StoreError, SystemClock, UlidIds};
@@ -20,13 +22,17 @@ fn env(name: &str) -> Result<String, WiringError> {
 
 impl Ctx {
     /// The AWS context of a Lambda function: `TABLE_NAME`, `BUCKET_NAME`,
-    /// `QUEUE_NAME_PREFIX`, `MAIL_FROM`, `MAIL_DOMAIN`, `PUBLIC_URL`, and the deployment
-    /// secret read once at cold start from the Secrets Manager secret
-    /// `PRINTCLOUD_SECRET_ARN` (never from the environment, where it would be visible).
+    /// `QUEUE_NAME_PREFIX`, `MAIL_FROM`, `MAIL_DOMAIN`, `PUBLIC_URL`, `TOKEN_ISSUER`, and
+    /// two secrets read once at cold start from Secrets Manager (never from the
+    /// environment, where they would be visible): the deployment secret
+    /// (`PRINTCLOUD_SECRET_ARN`) and the token signing keys (`PRINTCLOUD_SIGNING_KEYS_ARN`,
+    /// as `printcloud keys new` prints them).
     pub async fn from_aws_env() -> Result<Ctx, WiringError> {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let s3_config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(endpoint_overridden(&sdk)).build();
+        let keys = SigningKeys::from_stored(&secret_string(&sdk, &env("PRINTCLOUD_SIGNING_KEYS_ARN")?).await?)?;
+        let tokens = TokenIssuer::new(keys, env("TOKEN_ISSUER")?, TOKEN_AUDIENCE);
         Ok(Ctx {
             table: Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), env("TABLE_NAME")?, clock.clone())),
             blobs: Arc::new(S3Blobs::new(aws_sdk_s3::Client::from_conf(s3_config), env("BUCKET_NAME")?)),
@@ -35,23 +41,28 @@ impl Ctx {
             clock,
             ids: Arc::new(UlidIds),
             config: Arc::new(Config {
-                secret: deployment_secret_from(&sdk, &env("PRINTCLOUD_SECRET_ARN")?).await?,
+                secret: secret_string(&sdk, &env("PRINTCLOUD_SECRET_ARN")?).await?.into_bytes(),
                 public_url: env("PUBLIC_URL")?,
                 mail_from: env("MAIL_FROM")?,
                 mail_domain: env("MAIL_DOMAIN")?,
             }),
+            tokens: Arc::new(tokens),
         })
     }
 }
 
-async fn deployment_secret_from(sdk: &aws_config::SdkConfig, arn: &str) -> Result<Vec<u8>, WiringError> {
+/// A Secrets Manager secret's string, refused when shorter than [`MIN_SECRET_BYTES`].
+async fn secret_string(sdk: &aws_config::SdkConfig, arn: &str) -> Result<String, WiringError> {
     let output = aws_sdk_secretsmanager::Client::new(sdk).get_secret_value().secret_id(arn).send().await?;
-    let secret = output.secret_string().ok_or("the deployment secret has no string value")?;
+    let secret = output.secret_string().ok_or_else(|| format!("the secret {arn} has no string value"))?;
     if secret.len() < MIN_SECRET_BYTES {
-        return Err(format!("the deployment secret must hold at least {MIN_SECRET_BYTES} characters").into());
+        return Err(format!("the secret {arn} must hold at least {MIN_SECRET_BYTES} characters").into());
     }
-    Ok(secret.as_bytes().to_vec())
+    Ok(secret.to_string())
 }
+
+/// Audience of every token the deployment issues.
+pub const TOKEN_AUDIENCE: &str = "printcloud";
 
 /// How `printcloud serve` sets up its embedded storage.
 #[derive(Clone, Debug)]
@@ -101,7 +112,9 @@ pub async fn embedded(
         Some(url) => Arc::new(SmtpRelayMailer::new(url)?),
         None => Arc::new(OutboxMailer::open(&data.join("outbox"))?),
     };
+    let keys = SigningKeys::load_or_create(&data.join("keys"))?;
     let ctx = Ctx {
+        tokens: Arc::new(TokenIssuer::new(keys, options.public_url.clone(), TOKEN_AUDIENCE)),
         table: Arc::new(SqliteTable::open(&data.join("table.db"), clock.clone())?),
         blobs: blobs.clone(),
         queue: queue.clone(),

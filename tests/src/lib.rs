@@ -67,3 +67,20 @@ pub async fn expect_problem(response: reqwest::Response, status: u16, code: &str
     assert_eq!(body["status"], status, "problem of {url}: {body}");
     body
 }
+
+/// Signs in with the password grant; answers the token response.
+pub async fn sign_in(url: &str, email: &str, password: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(format!("{url}/oauth/token"))
+        .json(&serde_json::json!({"grant_type": "password", "username": email, "password": password}))
+        .send()
+        .await
+        .expect("the token endpoint answers");
+    assert_eq!(response.status().as_u16(), 200, "sign-in of {email}");
+    response.json().await.expect("a token response")
+}
+
+/// The access token of a password sign-in.
+pub async fn access_token(url: &str, email: &str, password: &str) -> String {
+    sign_in(url, email, password).await["access_token"].as_str().expect("an access token").to_string()
+}

@@ -1,5 +1,8 @@
 //! `auth`: identity and access — organisations, users, groups, roles, tokens, badges,
-//! PINs and login codes. Owns the deployment-wide `GET /health`.
+//! PINs and login codes. Owns the deployment-wide `GET /health` and `/openapi.json`.
+
+mod oauth;
+mod users;
 
 use axum::Router;
 use axum::http::header;
@@ -21,7 +24,8 @@ pub const OPENAPI_JSON: &str = include_str!("../../../api/openapi.json");
 
 /// The HTTP routes of `auth`.
 pub fn router(ctx: Ctx) -> Router {
-    http::health_routes(NAME, true, ctx).route("/openapi.json", get(openapi_json))
+    let api = Router::new().merge(oauth::routes()).merge(users::routes()).with_state(ctx.clone());
+    http::health_routes(NAME, true, ctx).route("/openapi.json", get(openapi_json)).merge(api)
 }
 
 async fn openapi_json() -> impl IntoResponse {
@@ -29,8 +33,10 @@ async fn openapi_json() -> impl IntoResponse {
 }
 
 /// The OpenAPI description of the routes of `auth`.
-pub fn openapi() -> shared::utoipa::openapi::OpenApi {
+pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = http::openapi::health_paths(NAME, true);
     doc.paths.paths.insert("/openapi.json".into(), http::openapi::openapi_document_path());
+    doc.merge(oauth::openapi());
+    doc.merge(users::openapi());
     doc
 }

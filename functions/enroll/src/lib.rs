@@ -18,6 +18,6 @@ pub fn router(ctx: Ctx) -> Router {
 }
 
 /// The OpenAPI description of the routes of `enroll`.
-pub fn openapi() -> shared::utoipa::openapi::OpenApi {
+pub fn openapi() -> utoipa::openapi::OpenApi {
     http::openapi::health_paths(NAME, false)
 }

@@ -25,7 +25,7 @@ pub fn router(ctx: Ctx) -> Router {
 }
 
 /// The OpenAPI description of the routes of `quota-debit`.
-pub fn openapi() -> shared::utoipa::openapi::OpenApi {
+pub fn openapi() -> utoipa::openapi::OpenApi {
     http::openapi::health_paths(NAME, false)
 }
 

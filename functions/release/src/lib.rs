@@ -23,7 +23,7 @@ pub fn router(ctx: Ctx) -> Router {
 }
 
 /// The OpenAPI description of the routes of `release`.
-pub fn openapi() -> shared::utoipa::openapi::OpenApi {
+pub fn openapi() -> utoipa::openapi::OpenApi {
     http::openapi::health_paths(NAME, false)
 }
 

@@ -80,3 +80,13 @@ pub fn openapi_document_path() -> PathItem {
         .build();
     PathItem::new(HttpMethod::Get, operation)
 }
+
+/// A path with several operations (e.g. GET and POST on one collection).
+pub fn path_item(operations: impl IntoIterator<Item = (HttpMethod, utoipa::openapi::path::Operation)>) -> PathItem {
+    operations
+        .into_iter()
+        .fold(utoipa::openapi::path::PathItemBuilder::new(), |item, (method, operation)| {
+            item.operation(method, operation)
+        })
+        .build()
+}

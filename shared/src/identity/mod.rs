@@ -5,5 +5,7 @@ pub mod import;
 pub mod keys;
 pub mod model;
 pub mod roles;
+pub mod signin;
 pub mod store;
 pub mod tokens;
+pub mod users;
