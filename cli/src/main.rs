@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use printcloud::serve::{self, ServeOptions};
+use shared::identity::keys::SigningKeys;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -36,6 +37,25 @@ enum Command {
     },
     /// Print the OpenAPI 3.1 document of the whole API (as `api/openapi.json` holds it).
     Openapi,
+    /// Token signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Print a new pair of signing keys (current and next) in the form the AWS secret
+    /// `SigningKeysSecret` holds.
+    New,
+    /// Rotate the keys of a `serve` data directory: next becomes current, a new next is
+    /// made. Tokens signed with the old current key stop verifying; restart `serve`.
+    Rotate {
+        /// Data directory of `serve`.
+        #[arg(long, default_value = "./data", env = "PRINTCLOUD_DATA")]
+        data: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -52,6 +72,17 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Openapi => {
             print!("{}", printcloud::openapi::document_json());
+            Ok(())
+        }
+        Command::Keys { action: KeysAction::New } => {
+            println!("{}", SigningKeys::generate()?.to_stored());
+            Ok(())
+        }
+        Command::Keys { action: KeysAction::Rotate { data } } => {
+            let dir = data.join("keys");
+            let rotated = SigningKeys::load_or_create(&dir)?.rotate()?;
+            rotated.store(&dir)?;
+            println!("rotated the signing keys in {}; restart serve to use them", dir.display());
             Ok(())
         }
     }
