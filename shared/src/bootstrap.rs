@@ -93,6 +93,8 @@ pub async fn bootstrap(ctx: &Ctx, admin: &FirstAdmin) -> Result<Option<Created>,
     let mut writes = vec![Write::Put { item: marker_item, condition: Condition::Absent }];
     writes.extend(store::create_org_writes(&org)?);
     writes.extend(store::create_user_writes(&user)?);
+    // The groups every organisation starts with (E-GROUP, L4184–L4193): 10 more writes.
+    writes.extend(crate::identity::groups::predefined_group_writes(&org_id, now)?);
     match ctx.table.transact(writes).await {
         Ok(()) => Ok(Some(Created { org_id, user_id })),
         Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => Ok(None),

@@ -1,6 +1,9 @@
 //! `auth`: identity and access — organisations, users, groups, roles, tokens, badges,
 //! PINs and login codes. Owns the deployment-wide `GET /health` and `/openapi.json`.
 
+mod applications;
+mod assignments;
+mod groups;
 mod oauth;
 mod users;
 
@@ -24,7 +27,13 @@ pub const OPENAPI_JSON: &str = include_str!("../../../api/openapi.json");
 
 /// The HTTP routes of `auth`.
 pub fn router(ctx: Ctx) -> Router {
-    let api = Router::new().merge(oauth::routes()).merge(users::routes()).with_state(ctx.clone());
+    let api = Router::new()
+        .merge(oauth::routes())
+        .merge(users::routes())
+        .merge(groups::routes())
+        .merge(assignments::routes())
+        .merge(applications::routes())
+        .with_state(ctx.clone());
     http::health_routes(NAME, true, ctx).route("/openapi.json", get(openapi_json)).merge(api)
 }
 
@@ -38,5 +47,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.paths.paths.insert("/openapi.json".into(), http::openapi::openapi_document_path());
     doc.merge(oauth::openapi());
     doc.merge(users::openapi());
+    doc.merge(groups::openapi());
+    doc.merge(assignments::openapi());
+    doc.merge(applications::openapi());
     doc
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use shared::Ctx;
 use shared::http::Problem;
 use shared::http::openapi::{json_response, problem_response};
+use shared::identity::applications;
 use shared::identity::signin::{self, SignInError, TokenGrant};
 use shared::identity::tokens::openid_configuration;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
@@ -68,13 +69,17 @@ async fn token(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Resul
             signin::refresh_grant(&ctx, refresh).await
         }
         "client_credentials" => {
-            request.client_id.as_deref().ok_or_else(|| missing("client_id"))?;
-            request.client_secret.as_deref().ok_or_else(|| missing("client_secret"))?;
-            return Err(Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "No application has these credentials.",
-            ));
+            let basic = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(applications::basic_credentials);
+            let (client_id, client_secret) = match (request.client_id, request.client_secret, basic) {
+                (Some(id), Some(secret), _) => (id, secret),
+                (None, None, Some(pair)) => pair,
+                (None, _, _) => return Err(missing("client_id")),
+                (_, None, _) => return Err(missing("client_secret")),
+            };
+            return applications::client_credentials_grant(&ctx, &client_id, &client_secret).await.map(Json);
         }
         other => {
             return Err(Problem::new(
