@@ -30,8 +30,8 @@ async fn list(
     Path(org_id): Path<String>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<ListPage<Application>>, Problem> {
-    if caller.authorize(&org_id, Permission::ManageApplications).is_err() {
-        caller.authorize(&org_id, Permission::ViewUsers)?;
+    if caller.authorize_in(&ctx, &org_id, Permission::ManageApplications).await.is_err() {
+        caller.authorize_in(&ctx, &org_id, Permission::ViewUsers).await?;
     }
     let (items, next_token) = applications::list(&ctx, &org_id, params.limit()?, params.next_token).await?;
     Ok(Json(ListPage { items, next_token }))
@@ -43,7 +43,7 @@ async fn create(
     Path(org_id): Path<String>,
     JsonBody(new): JsonBody<NewApplication>,
 ) -> Result<(StatusCode, Json<CreatedApplication>), Problem> {
-    caller.authorize(&org_id, Permission::ManageApplications)?;
+    caller.authorize_in(&ctx, &org_id, Permission::ManageApplications).await?;
     Ok((StatusCode::CREATED, Json(applications::create(&ctx, &org_id, new).await?)))
 }
 
@@ -52,7 +52,7 @@ async fn remove(
     caller: Caller,
     Path((org_id, client_id)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    caller.authorize(&org_id, Permission::ManageApplications)?;
+    caller.authorize_in(&ctx, &org_id, Permission::ManageApplications).await?;
     applications::delete(&ctx, &org_id, &client_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

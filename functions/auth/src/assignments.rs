@@ -24,7 +24,7 @@ pub fn routes() -> Router<Ctx> {
 }
 
 async fn read(ctx: &Ctx, caller: &Caller, org_id: &str, level: Level) -> Result<Json<RoleAssignment>, Problem> {
-    caller.authorize(org_id, Permission::ViewUsers)?;
+    caller.authorize_in(ctx, org_id, Permission::ViewUsers).await?;
     Ok(Json(RoleAssignment { roles: assignments::get(ctx, org_id, &level).await? }))
 }
 
@@ -35,7 +35,7 @@ async fn write(
     level: Level,
     body: RolesBody,
 ) -> Result<Json<RoleAssignment>, Problem> {
-    caller.authorize(org_id, Permission::ManageRoles)?;
+    caller.authorize_in(ctx, org_id, Permission::ManageRoles).await?;
     let roles = assignments::parse_roles(&body.roles)?;
     Ok(Json(RoleAssignment { roles: assignments::set(ctx, org_id, &level, roles).await? }))
 }

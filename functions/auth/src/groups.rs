@@ -32,10 +32,10 @@ pub fn routes() -> Router<Ctx> {
 
 /// `ManageUsers`, plus `ManageRoles` when the change alters what members may do.
 async fn authorize_change(ctx: &Ctx, caller: &Caller, org_id: &str, group_id: &str) -> Result<(), Problem> {
-    caller.authorize(org_id, Permission::ManageUsers)?;
+    caller.authorize_in(ctx, org_id, Permission::ManageUsers).await?;
     let group = groups::get(ctx, org_id, group_id).await?;
     if groups::grants_access(&group) {
-        caller.authorize(org_id, Permission::ManageRoles)?;
+        caller.authorize_in(ctx, org_id, Permission::ManageRoles).await?;
     }
     Ok(())
 }
@@ -46,7 +46,7 @@ async fn list(
     Path(org_id): Path<String>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<ListPage<Group>>, Problem> {
-    caller.authorize(&org_id, Permission::ViewUsers)?;
+    caller.authorize_in(&ctx, &org_id, Permission::ViewUsers).await?;
     let (items, next_token) = groups::list(&ctx, &org_id, params.limit()?, params.next_token).await?;
     Ok(Json(ListPage { items, next_token }))
 }
@@ -57,9 +57,9 @@ async fn create(
     Path(org_id): Path<String>,
     JsonBody(new): JsonBody<NewGroup>,
 ) -> Result<(StatusCode, Json<Group>), Problem> {
-    caller.authorize(&org_id, Permission::ManageUsers)?;
+    caller.authorize_in(&ctx, &org_id, Permission::ManageUsers).await?;
     if new.kind == GroupKind::ChildOrgAccess {
-        caller.authorize(&org_id, Permission::ManageRoles)?;
+        caller.authorize_in(&ctx, &org_id, Permission::ManageRoles).await?;
     }
     Ok((StatusCode::CREATED, Json(groups::create(&ctx, &org_id, new).await?)))
 }
@@ -69,7 +69,7 @@ async fn read(
     caller: Caller,
     Path((org_id, group_id)): Path<(String, String)>,
 ) -> Result<Json<Group>, Problem> {
-    caller.authorize(&org_id, Permission::ViewUsers)?;
+    caller.authorize_in(&ctx, &org_id, Permission::ViewUsers).await?;
     Ok(Json(groups::get(&ctx, &org_id, &group_id).await?))
 }
 
@@ -79,7 +79,7 @@ async fn change(
     Path((org_id, group_id)): Path<(String, String)>,
     JsonBody(patch): JsonBody<GroupPatch>,
 ) -> Result<Json<Group>, Problem> {
-    caller.authorize(&org_id, Permission::ManageUsers)?;
+    caller.authorize_in(&ctx, &org_id, Permission::ManageUsers).await?;
     Ok(Json(groups::update(&ctx, &org_id, &group_id, patch).await?))
 }
 
@@ -99,7 +99,7 @@ async fn members(
     Path((org_id, group_id)): Path<(String, String)>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<ListPage<User>>, Problem> {
-    caller.authorize(&org_id, Permission::ViewUsers)?;
+    caller.authorize_in(&ctx, &org_id, Permission::ViewUsers).await?;
     let (items, next_token) = groups::members(&ctx, &org_id, &group_id, params.limit()?, params.next_token).await?;
     Ok(Json(ListPage { items, next_token }))
 }

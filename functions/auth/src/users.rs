@@ -51,7 +51,7 @@ async fn list(
     Path(org_id): Path<String>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<ListPage<User>>, Problem> {
-    caller.authorize(&org_id, Permission::ViewUsers)?;
+    caller.authorize_in(&ctx, &org_id, Permission::ViewUsers).await?;
     let (items, next_token) = users::list(&ctx, &org_id, params.limit()?, params.next_token).await?;
     Ok(Json(ListPage { items, next_token }))
 }
@@ -62,7 +62,7 @@ async fn create(
     Path(org_id): Path<String>,
     JsonBody(new): JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<User>), Problem> {
-    caller.authorize(&org_id, Permission::ManageUsers)?;
+    caller.authorize_in(&ctx, &org_id, Permission::ManageUsers).await?;
     Ok((StatusCode::CREATED, Json(users::create(&ctx, &org_id, new).await?)))
 }
 
@@ -73,7 +73,7 @@ async fn read(
     Path((org_id, user_id)): Path<(String, String)>,
 ) -> Result<Json<User>, Problem> {
     if caller.user_id() != Some(user_id.as_str()) || org_id != caller.org_id() {
-        caller.authorize(&org_id, Permission::ViewUsers)?;
+        caller.authorize_in(&ctx, &org_id, Permission::ViewUsers).await?;
     }
     Ok(Json(users::get(&ctx, &org_id, &user_id).await?.user))
 }
@@ -84,7 +84,7 @@ async fn change(
     Path((org_id, user_id)): Path<(String, String)>,
     JsonBody(patch): JsonBody<UserPatch>,
 ) -> Result<Json<User>, Problem> {
-    caller.authorize(&org_id, Permission::ManageUsers)?;
+    caller.authorize_in(&ctx, &org_id, Permission::ManageUsers).await?;
     Ok(Json(users::update(&ctx, &org_id, &user_id, patch).await?))
 }
 
@@ -93,7 +93,7 @@ async fn remove(
     caller: Caller,
     Path((org_id, user_id)): Path<(String, String)>,
 ) -> Result<StatusCode, Problem> {
-    caller.authorize(&org_id, Permission::ManageUsers)?;
+    caller.authorize_in(&ctx, &org_id, Permission::ManageUsers).await?;
     if caller.user_id() == Some(user_id.as_str()) {
         return Err(Problem::new(StatusCode::CONFLICT, "cannot_delete_self", "You cannot delete your own account."));
     }

@@ -3,8 +3,9 @@
 
 use super::Problem;
 use crate::Ctx;
-use crate::identity::roles::{Permission, Role, allows};
+use crate::identity::roles::{Permission, Role, allows, effective_roles};
 use crate::identity::tokens::{Claims, TokenKind};
+use crate::identity::{groups, store};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -65,14 +66,39 @@ impl Caller {
         allows(&self.roles, permission)
     }
 
-    /// The tenant check of every `/v1/orgs/{orgId}/...` route: another organisation
+    /// The tenant check of routes of the caller's own organisation: another organisation
     /// answers 404 (its existence is never revealed), the caller's own answers 403 when
-    /// their roles lack `permission`.
+    /// their roles lack `permission`. Routes that partners may also use on child
+    /// organisations call [`Caller::authorize_in`].
     pub fn authorize(&self, org_id: &str, permission: Permission) -> Result<(), Problem> {
         if org_id != self.org_id() {
             return Err(Problem::not_found("No such organisation."));
         }
         if !self.allows(permission) {
+            return Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "Your roles do not allow this."));
+        }
+        Ok(())
+    }
+
+    /// The tenant check including child organisations: in the caller's own organisation
+    /// their roles decide; in a child of it, the caller must be a member of the parent's
+    /// child-organisation access group, whose roles (within the child's entitlements)
+    /// decide (WF-SUBORG-GROUP, L4085–L4092); any other organisation answers 404.
+    pub async fn authorize_in(&self, ctx: &Ctx, org_id: &str, permission: Permission) -> Result<(), Problem> {
+        if org_id == self.org_id() {
+            return self.authorize(org_id, permission);
+        }
+        let hidden = || Problem::not_found("No such organisation.");
+        let org = store::get_org(ctx, org_id).await?.filter(|o| o.parent_id.as_deref() == Some(self.org_id()));
+        let (Some(org), Some(user_id)) = (org, self.user_id()) else { return Err(hidden()) };
+        let access_group = groups::access_group_id(ctx, self.org_id()).await?.ok_or_else(hidden)?;
+        let user = store::get_user(ctx, self.org_id(), user_id).await?.ok_or_else(hidden)?;
+        if !user.user.groups.contains(&access_group) {
+            return Err(hidden());
+        }
+        let group = groups::find(ctx, self.org_id(), &access_group).await?.ok_or_else(hidden)?;
+        let roles = effective_roles([&group.roles[..]], &org.entitlements);
+        if !allows(&roles, permission) {
             return Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "Your roles do not allow this."));
         }
         Ok(())

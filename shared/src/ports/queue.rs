@@ -106,9 +106,11 @@ impl QueueSpec {
 }
 
 /// Every queue of the deployment, as `infra/template.yaml` declares them.
-pub const QUEUES: [QueueSpec; 4] = [
+pub const QUEUES: [QueueSpec; 5] = [
     QueueSpec { name: "ingest", max_receives: 5, visibility: Duration::from_secs(120) },
     QueueSpec { name: "quota-events", max_receives: 5, visibility: Duration::from_secs(60) },
     QueueSpec { name: "inbound-mail", max_receives: 5, visibility: Duration::from_secs(180) },
     QueueSpec { name: "workflow-steps", max_receives: 3, visibility: Duration::from_secs(900) },
+    // One user-import chunk (auth, 30 s timeout; a chunk stops starting lines after 10 s).
+    QueueSpec { name: "user-imports", max_receives: 3, visibility: Duration::from_secs(180) },
 ];
