@@ -47,8 +47,8 @@ impl SqliteTable {
     }
 }
 
-/// The live item under `key`, read inside a transaction.
-fn load(tx: &Transaction<'_>, key: &Key, now: i64) -> StoreResult<Option<Item>> {
+/// The live item under `key` (inside a write transaction, or on the reading connection).
+fn load(tx: &rusqlite::Connection, key: &Key, now: i64) -> StoreResult<Option<Item>> {
     let body: Option<String> = tx
         .query_row(
             "SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)",
@@ -171,14 +171,8 @@ fn page_sql(query: &Query, now: i64, after: Option<&serde_json::Map<String, Valu
 #[async_trait]
 impl Table for SqliteTable {
     async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
-        let key = key.clone();
         let now = self.now();
-        self.db
-            .run(move |conn| {
-                let tx = conn.transaction().map_err(sql)?;
-                load(&tx, &key, now)
-            })
-            .await
+        self.db.read(|conn| load(conn, key, now))
     }
 
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
@@ -206,25 +200,21 @@ impl Table for SqliteTable {
 
     async fn query(&self, query: &Query) -> StoreResult<Page> {
         let after = query.cursor.as_deref().map(|c| table::decode_cursor(c, query.index)).transpose()?;
-        let query = query.clone();
         let now = self.now();
-        self.db
-            .run(move |conn| {
-                let (text, args) = page_sql(&query, now, after.as_ref());
-                let mut statement = conn.prepare_cached(&text).map_err(sql)?;
-                let rows = statement
-                    .query_map(rusqlite::params_from_iter(args), |row| row.get::<_, String>(0))
-                    .map_err(sql)?;
-                let mut items = Vec::new();
-                for row in rows {
-                    items.push(parse(&row.map_err(sql)?)?);
-                }
-                let more = items.len() > query.limit as usize;
-                items.truncate(query.limit as usize);
-                let cursor = more.then(|| table::cursor_for(items.last().expect("a full page"), query.index));
-                Ok(Page { items, cursor })
-            })
-            .await
+        self.db.read(|conn| {
+            let (text, args) = page_sql(query, now, after.as_ref());
+            let mut statement = conn.prepare_cached(&text).map_err(sql)?;
+            let rows =
+                statement.query_map(rusqlite::params_from_iter(args), |row| row.get::<_, String>(0)).map_err(sql)?;
+            let mut items = Vec::new();
+            for row in rows {
+                items.push(parse(&row.map_err(sql)?)?);
+            }
+            let more = items.len() > query.limit as usize;
+            items.truncate(query.limit as usize);
+            let cursor = more.then(|| table::cursor_for(items.last().expect("a full page"), query.index));
+            Ok(Page { items, cursor })
+        })
     }
 
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
