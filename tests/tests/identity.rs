@@ -312,3 +312,45 @@ async fn another_organisations_users_answer_404_and_stay_unchanged() {
     assert_eq!(http.get(&users_b).bearer_auth(&admin_b).send().await.unwrap().status().as_u16(), 200);
     running.shutdown().await;
 }
+
+/// WF-USER-CRUD (L4252–L4253): instead of a password, the new user is mailed a single-use
+/// link to set one.
+#[tokio::test]
+async fn a_new_user_can_be_mailed_a_link_to_set_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(dir.path()).await;
+    let http = Client::new();
+    let admin = access_token(&running.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let org = org_of(&running.url, &admin).await;
+    let users_url = format!("{}/v1/orgs/{org}/users", running.url);
+    let both = http
+        .post(&users_url)
+        .bearer_auth(&admin)
+        .json(&json!({"email": "x@example.org", "password": "Both-Given-1!", "sendPasswordLink": true}));
+    expect_problem(both.send().await.unwrap(), 400, "invalid_field").await;
+    let created = http
+        .post(&users_url)
+        .bearer_auth(&admin)
+        .json(&json!({"email": "linked@example.org", "sendPasswordLink": true}));
+    assert_eq!(created.send().await.unwrap().status().as_u16(), 201);
+
+    let outbox = dir.path().join("outbox");
+    let mail = std::fs::read_dir(&outbox)
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+        .find(|text| text.contains("linked@example.org"))
+        .expect("the link mail is in the outbox");
+    let unfolded = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let at = unfolded.find("/v1/password?token=").expect("a set-password link");
+    let token: String = unfolded[at + "/v1/password?token=".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let set = |password: &str| {
+        http.post(format!("{}/v1/password", running.url)).json(&json!({"token": token, "password": password})).send()
+    };
+    assert_eq!(set("Linked-Passw0rd!").await.unwrap().status().as_u16(), 204);
+    expect_problem(set("Another-Passw0rd!").await.unwrap(), 400, "invalid_link").await;
+    access_token(&running.url, "linked@example.org", "Linked-Passw0rd!").await;
+    running.shutdown().await;
+}

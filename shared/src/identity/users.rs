@@ -42,6 +42,10 @@ pub struct NewUser {
     /// Initial password (BR-PWD); leave out to have none until one is set.
     #[serde(default)]
     pub password: Option<String>,
+    /// Instead of a password, mail the user a single-use link (valid 72 hours) to set one
+    /// (L4252–L4253).
+    #[serde(default)]
+    pub send_password_link: bool,
 }
 
 /// What an administrator may change of a user; absent fields stay as they are.
@@ -122,6 +126,9 @@ pub async fn create(ctx: &Ctx, org_id: &str, new: NewUser) -> Result<User, Probl
     ] {
         check_text(field, value)?;
     }
+    if new.send_password_link && new.password.is_some() {
+        return Err(invalid("sendPasswordLink", "give either a password or ask for a link, not both"));
+    }
     let password_hash = new.password.as_deref().map(check_password).transpose()?;
     let user = User {
         id: ctx.ids.new_id(),
@@ -141,6 +148,12 @@ pub async fn create(ctx: &Ctx, org_id: &str, new: NewUser) -> Result<User, Probl
     };
     let record = UserRecord { user: user.clone(), password_hash };
     match ctx.table.transact(store::create_user_writes(&record)?).await {
+        Ok(()) if new.send_password_link => {
+            let org = store::get_org(ctx, org_id).await?.map(|o| o.name).unwrap_or_default();
+            let token = super::password_links::issue(ctx, org_id, &user.id).await?;
+            super::password_links::mail_link(ctx, &org, &user, &token).await?;
+            Ok(user)
+        }
         Ok(()) => Ok(user),
         Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => Err(Problem::new(
             StatusCode::CONFLICT,
