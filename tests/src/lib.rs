@@ -84,3 +84,43 @@ pub async fn sign_in(url: &str, email: &str, password: &str) -> serde_json::Valu
 pub async fn access_token(url: &str, email: &str, password: &str) -> String {
     sign_in(url, email, password).await["access_token"].as_str().expect("an access token").to_string()
 }
+
+/// Another organisation, `org-b` ("Other Org", child organisations disabled), with its own
+/// Organization Administrator `user-b` (`admin@other.example`, [`ADMIN_PASSWORD`]) and the
+/// predefined groups, written directly to storage: the other tenant of isolation tests.
+pub async fn second_org(running: &printcloud::serve::Running) -> (String, String) {
+    use shared::identity::model::{Organisation, User, UserRecord};
+    use shared::identity::roles::{Role, Service};
+    use shared::identity::{groups, store};
+    let now = chrono::Utc::now();
+    let org = Organisation {
+        id: "org-b".into(),
+        name: "Other Org".into(),
+        parent_id: None,
+        entitlements: Service::ALL.into_iter().collect(),
+        time_zone: "UTC".into(),
+        roles: Vec::new(),
+        sub_org_creation_enabled: false,
+        mps_express: false,
+        deleting: false,
+        created_at: now,
+    };
+    let admin = UserRecord {
+        user: User {
+            id: "user-b".into(),
+            org_id: "org-b".into(),
+            email: "admin@other.example".into(),
+            first_name: "Bea".into(),
+            roles: vec![Role::OrganizationAdministrator],
+            created_at: now,
+            version: 1,
+            ..User::default()
+        },
+        password_hash: Some(shared::passwords::hash(ADMIN_PASSWORD)),
+    };
+    let mut writes = store::create_org_writes(&org).expect("organisation writes");
+    writes.extend(store::create_user_writes(&admin).expect("user writes"));
+    writes.extend(groups::predefined_group_writes("org-b", now).expect("group writes"));
+    running.ctx.table.transact(writes).await.expect("the second organisation is stored");
+    ("org-b".into(), "user-b".into())
+}

@@ -9,8 +9,7 @@ use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, expect_problem, options, st
 use printcloud::serve::Running;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
-use shared::identity::model::{Organisation, User, UserRecord};
-use shared::identity::roles::{Role, Service};
+use shared::identity::roles::Role;
 use shared::identity::store;
 use shared::identity::tokens::{NewToken, TokenKind};
 use shared::ports::{ManualClock, Query};
@@ -718,43 +717,10 @@ async fn badge_numbers_pins_and_login_codes_are_never_stored_in_clear() {
     env.running.shutdown().await;
 }
 
-/// Creates another organisation with its own administrator directly in storage.
-async fn second_org(running: &Running) -> String {
-    let now = chrono::Utc::now();
-    let org = Organisation {
-        id: "org-b".into(),
-        name: "Other Org".into(),
-        parent_id: None,
-        entitlements: Service::ALL.into_iter().collect(),
-        time_zone: "UTC".into(),
-        roles: Vec::new(),
-        sub_org_creation_enabled: false,
-        mps_express: false,
-        deleting: false,
-        created_at: now,
-    };
-    let admin = UserRecord {
-        user: User {
-            id: "user-b".into(),
-            org_id: "org-b".into(),
-            email: "admin@other.example".into(),
-            roles: vec![Role::OrganizationAdministrator],
-            created_at: now,
-            version: 1,
-            ..User::default()
-        },
-        password_hash: Some(shared::passwords::hash(ADMIN_PASSWORD)),
-    };
-    let mut writes = store::create_org_writes(&org).unwrap();
-    writes.extend(store::create_user_writes(&admin).unwrap());
-    running.ctx.table.transact(writes).await.unwrap();
-    "org-b".into()
-}
-
 #[tokio::test]
 async fn other_organisations_answer_404_and_users_without_the_role_403() {
     let env = Env::start().await;
-    let org_b = second_org(&env.running).await;
+    let org_b = e2e::second_org(&env.running).await.0;
     let http = &env.http;
     let admin_b = access_token(&env.running.url, "admin@other.example", ADMIN_PASSWORD).await;
     let b = |path: &str| env.url(&format!("/v1/orgs/{org_b}{path}"));

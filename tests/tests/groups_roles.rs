@@ -8,48 +8,11 @@ use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, expect_problem, start};
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
 use shared::identity::groups;
-use shared::identity::model::{Organisation, User, UserRecord};
 use shared::identity::roles::{Role, Service};
 use shared::identity::store;
 use shared::ports::{Condition, Update};
 
 const PASSWORD: &str = "Member-Passw0rd!";
-
-/// Creates another organisation (child-organisation creation disabled) with its own
-/// administrator and the predefined groups, directly in storage.
-async fn second_org(running: &printcloud::serve::Running) -> (String, String) {
-    let ctx = &running.ctx;
-    let now = chrono::Utc::now();
-    let org = Organisation {
-        id: "org-b".into(),
-        name: "Other Org".into(),
-        parent_id: None,
-        entitlements: Service::ALL.into_iter().collect(),
-        time_zone: "UTC".into(),
-        roles: Vec::new(),
-        sub_org_creation_enabled: false,
-        mps_express: false,
-        deleting: false,
-        created_at: now,
-    };
-    let admin = UserRecord {
-        user: User {
-            id: "user-b".into(),
-            org_id: "org-b".into(),
-            email: "admin@other.example".into(),
-            roles: vec![Role::OrganizationAdministrator],
-            created_at: now,
-            version: 1,
-            ..User::default()
-        },
-        password_hash: Some(shared::passwords::hash(ADMIN_PASSWORD)),
-    };
-    let mut writes = store::create_org_writes(&org).unwrap();
-    writes.extend(store::create_user_writes(&admin).unwrap());
-    writes.extend(groups::predefined_group_writes("org-b", now).unwrap());
-    ctx.table.transact(writes).await.unwrap();
-    ("org-b".into(), "user-b".into())
-}
 
 /// The signed-in administrator's token and organisation id.
 async fn admin(url: &str) -> (String, String) {
@@ -146,7 +109,7 @@ async fn e_group_a_new_organisation_starts_with_the_predefined_groups() {
 async fn br_grp_1_group_names_are_unique_per_organisation_regardless_of_case() {
     let dir = tempfile::tempdir().unwrap();
     let running = start(dir.path()).await;
-    let (org_b, _) = second_org(&running).await;
+    let (org_b, _) = e2e::second_org(&running).await;
     let url = &running.url;
     let (token, org) = admin(url).await;
 
@@ -266,7 +229,7 @@ async fn br_grp_1_deleting_a_group_unlinks_its_members_and_keeps_the_users() {
 async fn br_grp_2_the_access_group_needs_sub_org_creation_and_exists_once() {
     let dir = tempfile::tempdir().unwrap();
     let running = start(dir.path()).await;
-    let (org_b, _) = second_org(&running).await;
+    let (org_b, _) = e2e::second_org(&running).await;
     let url = &running.url;
     let (token, org) = admin(url).await;
     let access = json!({"name": "Sub-organisation access group", "kind": "childOrgAccess"});
@@ -505,7 +468,7 @@ async fn user_administrators_manage_plain_groups_but_not_groups_that_grant_roles
 async fn another_organisations_groups_and_roles_answer_404_and_stay_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let running = start(dir.path()).await;
-    let (org_b, user_b) = second_org(&running).await;
+    let (org_b, user_b) = e2e::second_org(&running).await;
     let url = &running.url;
     let (admin_a, _) = admin(url).await;
     for (method, route, body) in routes(url, &org_b, "helpdesk", &user_b) {

@@ -4,8 +4,6 @@
 use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, expect_problem, options, sign_in, start, start_with};
 use reqwest::Client;
 use serde_json::{Value, json};
-use shared::identity::model::{Organisation, User, UserRecord};
-use shared::identity::roles::{Role, Service};
 use shared::identity::store;
 use shared::ports::ManualClock;
 use std::sync::Arc;
@@ -17,40 +15,6 @@ async fn me(url: &str, token: &str) -> reqwest::Response {
 async fn org_of(url: &str, token: &str) -> String {
     let body: Value = me(url, token).await.json().await.unwrap();
     body["organisation"]["id"].as_str().unwrap().to_string()
-}
-
-/// Creates another organisation with its own administrator directly in storage.
-async fn second_org(running: &printcloud::serve::Running) -> (String, String) {
-    let ctx = &running.ctx;
-    let now = chrono::Utc::now();
-    let org = Organisation {
-        id: "org-b".into(),
-        name: "Other Org".into(),
-        parent_id: None,
-        entitlements: Service::ALL.into_iter().collect(),
-        time_zone: "UTC".into(),
-        roles: Vec::new(),
-        sub_org_creation_enabled: false,
-        mps_express: false,
-        deleting: false,
-        created_at: now,
-    };
-    let admin = UserRecord {
-        user: User {
-            id: "user-b".into(),
-            org_id: "org-b".into(),
-            email: "admin@other.example".into(),
-            roles: vec![Role::OrganizationAdministrator],
-            created_at: now,
-            version: 1,
-            ..User::default()
-        },
-        password_hash: Some(shared::passwords::hash(ADMIN_PASSWORD)),
-    };
-    let mut writes = store::create_org_writes(&org).unwrap();
-    writes.extend(store::create_user_writes(&admin).unwrap());
-    ctx.table.transact(writes).await.unwrap();
-    ("org-b".into(), "user-b".into())
 }
 
 #[tokio::test]
@@ -292,7 +256,7 @@ async fn administrators_manage_users_and_users_see_only_themselves() {
 async fn another_organisations_users_answer_404_and_stay_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let running = start(dir.path()).await;
-    let (org_b, user_b) = second_org(&running).await;
+    let (org_b, user_b) = e2e::second_org(&running).await;
     let http = Client::new();
     let admin_a = access_token(&running.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let users_b = format!("{}/v1/orgs/{org_b}/users", running.url);

@@ -8,8 +8,7 @@ use printcloud::serve::Running;
 use reqwest::Client;
 use serde_json::{Value, json};
 use shared::identity::import::USER_IMPORT_HEADER;
-use shared::identity::model::{Organisation, User, UserRecord};
-use shared::identity::roles::{Role, Service};
+use shared::identity::model::{User, UserRecord};
 use shared::identity::{groups, store, user_import};
 use shared::ports::{Condition, ManualClock, Update};
 use shared::records::to_item;
@@ -234,40 +233,6 @@ fn log_line(log: &str, row: usize) -> &str {
     log.lines().find(|l| l.starts_with(&format!("{row},"))).unwrap_or_else(|| panic!("line {row} in the log:\n{log}"))
 }
 
-/// Another organisation with its own administrator, directly in storage.
-async fn second_org(running: &Running) -> String {
-    let now = chrono::Utc::now();
-    let org = Organisation {
-        id: "org-b".into(),
-        name: "Other Org".into(),
-        parent_id: None,
-        entitlements: Service::ALL.into_iter().collect(),
-        time_zone: "UTC".into(),
-        roles: Vec::new(),
-        sub_org_creation_enabled: false,
-        mps_express: false,
-        deleting: false,
-        created_at: now,
-    };
-    let admin = UserRecord {
-        user: User {
-            id: "user-b".into(),
-            org_id: "org-b".into(),
-            email: "admin@other.example".into(),
-            first_name: "Bea".into(),
-            roles: vec![Role::OrganizationAdministrator],
-            created_at: now,
-            version: 1,
-            ..User::default()
-        },
-        password_hash: Some(shared::passwords::hash(ADMIN_PASSWORD)),
-    };
-    let mut writes = store::create_org_writes(&org).unwrap();
-    writes.extend(store::create_user_writes(&admin).unwrap());
-    running.ctx.table.transact(writes).await.unwrap();
-    "org-b".into()
-}
-
 /// BR-UIMP, D-IMPORT-COLUMNS: the seed's own example, with the link option: jdoe is created
 /// with every property, the missing group and a mailed set-password link; llane's line is
 /// refused for its password (BR-PWD); ckent is deleted. The log is linked and mailed.
@@ -473,7 +438,7 @@ async fn br_uimp_set_password_link_works_once_and_expires_after_72_hours() {
 #[tokio::test]
 async fn br_uimp_imports_stay_in_their_organisation_and_need_their_roles() {
     let env = Env::new().await;
-    let org_b = second_org(&env.running).await;
+    let org_b = e2e::second_org(&env.running).await.0;
     let admin_b = access_token(&env.running.url, "admin@other.example", ADMIN_PASSWORD).await;
     let file = format!("{}\nx@example.com,CREATE,Geheim12!\n", header());
     expect_problem(env.post_import(&admin_b, &env.org, file.clone(), false).await, 404, "not_found").await;
