@@ -41,9 +41,10 @@ async fn create(
     State(ctx): State<Ctx>,
     caller: Caller,
     Path(org_id): Path<String>,
-    JsonBody(new): JsonBody<NewApplication>,
+    new: JsonBody<NewApplication>,
 ) -> Result<(StatusCode, Json<CreatedApplication>), Problem> {
     caller.authorize_in(&ctx, &org_id, Permission::ManageApplications).await?;
+    let new = new.parse()?;
     Ok((StatusCode::CREATED, Json(applications::create(&ctx, &org_id, new).await?)))
 }
 

@@ -33,9 +33,10 @@ async fn write(
     caller: &Caller,
     org_id: &str,
     level: Level,
-    body: RolesBody,
+    body: JsonBody<RolesBody>,
 ) -> Result<Json<RoleAssignment>, Problem> {
     caller.authorize_in(ctx, org_id, Permission::ManageRoles).await?;
+    let body = body.parse()?;
     let roles = assignments::parse_roles(&body.roles)?;
     Ok(Json(RoleAssignment { roles: assignments::set(ctx, org_id, &level, roles).await? }))
 }
@@ -52,7 +53,7 @@ async fn write_org(
     State(ctx): State<Ctx>,
     caller: Caller,
     Path(org_id): Path<String>,
-    JsonBody(body): JsonBody<RolesBody>,
+    body: JsonBody<RolesBody>,
 ) -> Result<Json<RoleAssignment>, Problem> {
     write(&ctx, &caller, &org_id, Level::Organisation, body).await
 }
@@ -69,7 +70,7 @@ async fn write_group(
     State(ctx): State<Ctx>,
     caller: Caller,
     Path((org_id, group_id)): Path<(String, String)>,
-    JsonBody(body): JsonBody<RolesBody>,
+    body: JsonBody<RolesBody>,
 ) -> Result<Json<RoleAssignment>, Problem> {
     write(&ctx, &caller, &org_id, Level::Group(group_id), body).await
 }
@@ -86,7 +87,7 @@ async fn write_user(
     State(ctx): State<Ctx>,
     caller: Caller,
     Path((org_id, user_id)): Path<(String, String)>,
-    JsonBody(body): JsonBody<RolesBody>,
+    body: JsonBody<RolesBody>,
 ) -> Result<Json<RoleAssignment>, Problem> {
     write(&ctx, &caller, &org_id, Level::User(user_id), body).await
 }

@@ -58,9 +58,10 @@ async fn create(
     State(ctx): State<Ctx>,
     caller: Caller,
     Path(org_id): Path<String>,
-    JsonBody(new): JsonBody<NewBadge>,
+    new: JsonBody<NewBadge>,
 ) -> Result<(StatusCode, Json<Badge>), Problem> {
     caller.authorize_in(&ctx, &org_id, Permission::ManageBadgesAndPins).await?;
+    let new = new.parse()?;
     Ok((StatusCode::CREATED, Json(badges::create(&ctx, &org_id, new).await?)))
 }
 

@@ -23,16 +23,18 @@ pub fn routes() -> Router<Ctx> {
 async fn open(
     State(ctx): State<Ctx>,
     caller: Caller,
-    JsonBody(login): JsonBody<DeviceLogin>,
+    login: JsonBody<DeviceLogin>,
 ) -> Result<(StatusCode, Json<DeviceSession>), Problem> {
+    let login = login.parse()?;
     Ok((StatusCode::CREATED, Json(device_sessions::open(&ctx, &caller.claims, &login).await?)))
 }
 
 async fn register_badge(
     State(ctx): State<Ctx>,
     caller: Caller,
-    JsonBody(registration): JsonBody<BadgeRegistration>,
+    registration: JsonBody<BadgeRegistration>,
 ) -> Result<(StatusCode, Json<Badge>), Problem> {
+    let registration = registration.parse()?;
     Ok((StatusCode::CREATED, Json(device_sessions::register_badge(&ctx, &caller.claims, &registration).await?)))
 }
 

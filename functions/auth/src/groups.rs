@@ -55,9 +55,10 @@ async fn create(
     State(ctx): State<Ctx>,
     caller: Caller,
     Path(org_id): Path<String>,
-    JsonBody(new): JsonBody<NewGroup>,
+    new: JsonBody<NewGroup>,
 ) -> Result<(StatusCode, Json<Group>), Problem> {
     caller.authorize_in(&ctx, &org_id, Permission::ManageUsers).await?;
+    let new = new.parse()?;
     if new.kind == GroupKind::ChildOrgAccess {
         caller.authorize_in(&ctx, &org_id, Permission::ManageRoles).await?;
     }
@@ -77,9 +78,10 @@ async fn change(
     State(ctx): State<Ctx>,
     caller: Caller,
     Path((org_id, group_id)): Path<(String, String)>,
-    JsonBody(patch): JsonBody<GroupPatch>,
+    patch: JsonBody<GroupPatch>,
 ) -> Result<Json<Group>, Problem> {
     caller.authorize_in(&ctx, &org_id, Permission::ManageUsers).await?;
+    let patch = patch.parse()?;
     Ok(Json(groups::update(&ctx, &org_id, &group_id, patch).await?))
 }
 

@@ -27,9 +27,9 @@ pub fn routes() -> Router<Ctx> {
 async fn create(
     State(ctx): State<Ctx>,
     caller: Caller,
-    JsonBody(new): JsonBody<NewOrganisation>,
+    new: JsonBody<NewOrganisation>,
 ) -> Result<(StatusCode, Json<Organisation>), Problem> {
-    Ok((StatusCode::CREATED, Json(orgs::create_child(&ctx, &caller, new).await?)))
+    Ok((StatusCode::CREATED, Json(orgs::create_child(&ctx, &caller, new.parse()?).await?)))
 }
 
 async fn read(
@@ -53,8 +53,10 @@ async fn remove(
     State(ctx): State<Ctx>,
     caller: Caller,
     Path(org_id): Path<String>,
-    JsonBody(confirmation): JsonBody<DeleteOrganisation>,
+    confirmation: JsonBody<DeleteOrganisation>,
 ) -> Result<StatusCode, Problem> {
+    caller.authorize_in(&ctx, &org_id, Permission::ViewOrganisation).await?;
+    let confirmation = confirmation.parse()?;
     orgs::delete_child(&ctx, &caller, &org_id, &confirmation.confirm_name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

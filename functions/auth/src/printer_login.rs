@@ -34,9 +34,10 @@ async fn change(
     State(ctx): State<Ctx>,
     caller: Caller,
     Path(org_id): Path<String>,
-    JsonBody(update): JsonBody<PrinterLoginUpdate>,
+    update: JsonBody<PrinterLoginUpdate>,
 ) -> Result<Json<PrinterLoginConfig>, Problem> {
     caller.authorize_in(&ctx, &org_id, Permission::ManageOrganisation).await?;
+    let update = update.parse()?;
     Ok(Json(printer_login::put(&ctx, &org_id, update).await?))
 }
 

@@ -60,9 +60,10 @@ async fn create(
     State(ctx): State<Ctx>,
     caller: Caller,
     Path(org_id): Path<String>,
-    JsonBody(new): JsonBody<NewUser>,
+    new: JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<User>), Problem> {
     caller.authorize_in(&ctx, &org_id, Permission::ManageUsers).await?;
+    let new = new.parse()?;
     Ok((StatusCode::CREATED, Json(users::create(&ctx, &org_id, new).await?)))
 }
 
@@ -82,9 +83,10 @@ async fn change(
     State(ctx): State<Ctx>,
     caller: Caller,
     Path((org_id, user_id)): Path<(String, String)>,
-    JsonBody(patch): JsonBody<UserPatch>,
+    patch: JsonBody<UserPatch>,
 ) -> Result<Json<User>, Problem> {
     caller.authorize_in(&ctx, &org_id, Permission::ManageUsers).await?;
+    let patch = patch.parse()?;
     Ok(Json(users::update(&ctx, &org_id, &user_id, patch).await?))
 }
 
