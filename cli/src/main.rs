@@ -49,8 +49,8 @@ enum KeysAction {
     /// Print a new pair of signing keys (current and next) in the form the AWS secret
     /// `SigningKeysSecret` holds.
     New,
-    /// Rotate the keys of a `serve` data directory: next becomes current, a new next is
-    /// made. Tokens signed with the old current key stop verifying; restart `serve`.
+    /// Rotate the keys of a `serve` data directory: next becomes current, the old current
+    /// only verifies (until the following rotation), a new next is made; restart `serve`.
     Rotate {
         /// Data directory of `serve`.
         #[arg(long, default_value = "./data", env = "PRINTCLOUD_DATA")]

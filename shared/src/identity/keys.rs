@@ -31,6 +31,9 @@ pub const CURRENT_FILE: &str = "current.key";
 /// File name of the published-ahead key under the keys directory of `serve`.
 pub const NEXT_FILE: &str = "next.key";
 
+/// File of the verify-only key that signed before the last rotation, under `serve`.
+pub const PREVIOUS_FILE: &str = "previous.key";
+
 /// How many bytes of the public key's SHA-256 make up a `kid`: 12 bytes give a 16-character
 /// identifier, short in every token header yet collision-free for the two keys in play.
 const KID_HASH_BYTES: usize = 12;
@@ -148,13 +151,16 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
-/// The deployment's two keys: `current` signs, `next` is published ahead of its turn.
-/// Tokens verify against either (chosen by `kid`), so an instance that has not yet picked
-/// up a rotation still accepts tokens signed by one that has.
+/// The deployment's keys: `current` signs, `next` is published ahead of its turn, and
+/// `previous` (after a rotation) only verifies. Tokens verify against any of them (chosen
+/// by `kid`), so an instance that has not yet picked up a rotation still accepts tokens
+/// signed by one that has, and tokens signed before a rotation stay valid until they
+/// expire (rotate at most once per longest token lifetime).
 #[derive(Clone)]
 pub struct SigningKeys {
     current: SigningKey,
     next: SigningKey,
+    previous: Option<SigningKey>,
 }
 
 /// The JSON shape of [`SigningKeys::to_stored`].
@@ -163,17 +169,19 @@ pub struct SigningKeys {
 struct Stored {
     current: String,
     next: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous: Option<String>,
 }
 
 impl SigningKeys {
     /// Pairs two keys, e.g. ones read from elsewhere than a directory or the secret.
     pub fn new(current: SigningKey, next: SigningKey) -> SigningKeys {
-        SigningKeys { current, next }
+        SigningKeys { current, next, previous: None }
     }
 
     /// Two fresh keys, for a new deployment's secret and for tests.
     pub fn generate() -> Result<SigningKeys, KeyError> {
-        Ok(SigningKeys { current: SigningKey::generate()?, next: SigningKey::generate()? })
+        Ok(SigningKeys { current: SigningKey::generate()?, next: SigningKey::generate()?, previous: None })
     }
 
     /// The key that signs new tokens.
@@ -186,17 +194,22 @@ impl SigningKeys {
         &self.next
     }
 
-    /// The key with this `kid`, if it is one of the two; verification uses nothing else.
-    pub fn find(&self, kid: &str) -> Option<&SigningKey> {
-        [&self.current, &self.next].into_iter().find(|key| key.kid == kid)
+    /// The key that signed before the last rotation, kept to verify its tokens.
+    pub fn previous(&self) -> Option<&SigningKey> {
+        self.previous.as_ref()
     }
 
-    /// Rotates: `next` becomes `current` and a fresh `next` is generated. The old `current`
-    /// is discarded, so tokens it signed stop verifying now; rotate at most once per
-    /// longest token lifetime (refresh tokens included) if that must not log anybody out,
-    /// and let every instance pick up the new keys within one JWKS cache period.
+    /// The key with this `kid`, if it is one of ours; verification uses nothing else.
+    pub fn find(&self, kid: &str) -> Option<&SigningKey> {
+        [Some(&self.current), Some(&self.next), self.previous.as_ref()].into_iter().flatten().find(|key| key.kid == kid)
+    }
+
+    /// Rotates: `next` becomes `current`, the old `current` becomes `previous` (verify
+    /// only; the one before it is dropped) and a fresh `next` is generated. Rotate at most
+    /// once per longest token lifetime (refresh tokens included), so no valid token's key
+    /// is dropped.
     pub fn rotate(self) -> Result<SigningKeys, KeyError> {
-        Ok(SigningKeys { current: self.next, next: SigningKey::generate()? })
+        Ok(SigningKeys { current: self.next, next: SigningKey::generate()?, previous: Some(self.current) })
     }
 
     /// The JSON Web Key Set served at `/.well-known/jwks.json`: both public keys, `current`
@@ -206,6 +219,9 @@ impl SigningKeys {
         if self.next.kid != self.current.kid {
             keys.push(self.next.jwk());
         }
+        if let Some(previous) = self.previous.as_ref().filter(|p| p.kid != self.current.kid && p.kid != self.next.kid) {
+            keys.push(previous.jwk());
+        }
         json!({ "keys": keys })
     }
 
@@ -213,8 +229,11 @@ impl SigningKeys {
     /// `{"current": "<base64 pkcs8>", "next": "<base64 pkcs8>"}`. Holds private keys: write
     /// it to the secret store and nowhere else.
     pub fn to_stored(&self) -> String {
-        let stored =
-            Stored { current: STANDARD.encode(self.current.pkcs8_der()), next: STANDARD.encode(self.next.pkcs8_der()) };
+        let stored = Stored {
+            current: STANDARD.encode(self.current.pkcs8_der()),
+            next: STANDARD.encode(self.next.pkcs8_der()),
+            previous: self.previous.as_ref().map(|key| STANDARD.encode(key.pkcs8_der())),
+        };
         serde_json::to_string(&stored).expect("two strings serialize")
     }
 
@@ -231,7 +250,11 @@ impl SigningKeys {
             SigningKey::from_pkcs8_der(&der, &format!("the stored `{name}` key"))
         };
         let stored = Zeroizing::new(stored);
-        Ok(SigningKeys { current: field(&stored.current, "current")?, next: field(&stored.next, "next")? })
+        Ok(SigningKeys {
+            current: field(&stored.current, "current")?,
+            next: field(&stored.next, "next")?,
+            previous: stored.previous.as_deref().map(|value| field(value, "previous")).transpose()?,
+        })
     }
 
     /// The keys of `printcloud serve`: `<dir>/current.key` and `<dir>/next.key`, each made on
@@ -240,9 +263,18 @@ impl SigningKeys {
     /// Ed25519 key is an error, never replaced. Meant for a single process owning `dir`.
     pub fn load_or_create(dir: &Path) -> Result<SigningKeys, KeyError> {
         create_private_dir(dir)?;
+        let previous_path = dir.join(PREVIOUS_FILE);
+        let previous = match std::fs::read(&previous_path) {
+            Ok(bytes) => {
+                Some(SigningKey::from_pkcs8_der(&Zeroizing::new(bytes), &previous_path.display().to_string())?)
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(error) => return Err(io_error(&previous_path)(error)),
+        };
         Ok(SigningKeys {
             current: load_or_create_key(&dir.join(CURRENT_FILE), dir)?,
             next: load_or_create_key(&dir.join(NEXT_FILE), dir)?,
+            previous,
         })
     }
 
@@ -251,6 +283,9 @@ impl SigningKeys {
     /// in place with itself as `next`, which verifies everything the new key signs.
     pub fn store(&self, dir: &Path) -> Result<(), KeyError> {
         create_private_dir(dir)?;
+        if let Some(previous) = &self.previous {
+            write_private(dir, &dir.join(PREVIOUS_FILE), previous.pkcs8_der())?;
+        }
         write_private(dir, &dir.join(CURRENT_FILE), self.current.pkcs8_der())?;
         write_private(dir, &dir.join(NEXT_FILE), self.next.pkcs8_der())
     }
@@ -258,7 +293,11 @@ impl SigningKeys {
 
 impl std::fmt::Debug for SigningKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKeys").field("current", &self.current).field("next", &self.next).finish()
+        f.debug_struct("SigningKeys")
+            .field("current", &self.current)
+            .field("next", &self.next)
+            .field("previous", &self.previous)
+            .finish()
     }
 }
 
@@ -266,6 +305,7 @@ impl zeroize::Zeroize for Stored {
     fn zeroize(&mut self) {
         self.current.zeroize();
         self.next.zeroize();
+        self.previous.zeroize();
     }
 }
 
@@ -449,7 +489,12 @@ mod tests {
         assert_eq!(rotated.current().kid(), old_next);
         assert_ne!(rotated.next().kid(), old_next);
         assert_ne!(rotated.next().kid(), old_current);
-        assert!(rotated.find(&old_current).is_none());
+        assert_eq!(rotated.previous().map(|k| k.kid().to_owned()), Some(old_current.clone()));
+        assert!(rotated.find(&old_current).is_some(), "the old key still verifies");
+        let twice = rotated.rotate().unwrap();
+        assert!(twice.find(&old_current).is_none(), "two rotations drop it");
+        let stored = SigningKeys::from_stored(&twice.to_stored()).unwrap();
+        assert_eq!(stored.previous().map(|k| k.kid()), twice.previous().map(|k| k.kid()));
     }
 
     #[test]

@@ -421,9 +421,12 @@ mod tests {
         let token = before.issue(device_session(), Duration::minutes(5), t0()).unwrap();
         // Its key is current: valid.
         assert!(before.verify(&token, t0()).is_ok());
-        // After one rotation the old current is discarded: refused as an unknown key.
+        // After one rotation the old current only verifies: the token stays valid.
         let after = TokenIssuer::new(before.keys().clone().rotate().unwrap(), ISSUER, AUDIENCE);
-        assert_eq!(after.verify(&token, t0()), Err(TokenError::UnknownKey));
+        assert!(after.verify(&token, t0()).is_ok());
+        // After a second rotation its key is dropped: refused as an unknown key.
+        let later = TokenIssuer::new(after.keys().clone().rotate().unwrap(), ISSUER, AUDIENCE);
+        assert_eq!(later.verify(&token, t0()), Err(TokenError::UnknownKey));
         // Whereas the published-ahead key, now current, signs tokens the old set accepts.
         let fresh = after.issue(device_session(), Duration::minutes(5), t0()).unwrap();
         assert!(before.verify(&fresh, t0()).is_ok());
