@@ -13,8 +13,7 @@ use shared::http::{Caller, JsonBody, ListPage, ListParams, Problem};
 use shared::identity::applications::{self, Application, CreatedApplication, NewApplication};
 use shared::identity::roles::Permission;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, PathsBuilder, Ref, ResponseBuilder};
+use utoipa::openapi::{ComponentsBuilder, OpenApi, PathsBuilder, ResponseBuilder};
 
 /// The routes of this module.
 pub fn routes() -> Router<Ctx> {
@@ -86,14 +85,7 @@ pub fn openapi() -> OpenApi {
          (Device authentication, Card Auth app, CPM advanced hybrid storage) or a name and scopes. The secret is \
          shown in this answer only.",
     )
-    .request_body(Some(
-        RequestBodyBuilder::new()
-            .content(
-                "application/json",
-                ContentBuilder::new().schema(Some(Ref::from_schema_name("NewApplication"))).build(),
-            )
-            .build(),
-    ))
+    .request_body(Some(shared::http::openapi::json_request("NewApplication")))
     .response("201", json_response("The application with its client secret.", "CreatedApplication"))
     .response("400", problem_response("`invalid_field`, `unknown_scope`, `unknown_template`, `invalid_json`."))
     .response("409", problem_response("`application_name_taken`."))

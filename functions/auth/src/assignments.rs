@@ -12,8 +12,7 @@ use shared::http::{Caller, JsonBody, Problem};
 use shared::identity::assignments::{self, Level, RoleAssignment, RolesBody};
 use shared::identity::roles::{Permission, Role};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, PathsBuilder, Ref};
+use utoipa::openapi::{ComponentsBuilder, OpenApi, PathsBuilder};
 
 /// The routes of this module.
 pub fn routes() -> Router<Ctx> {
@@ -107,11 +106,7 @@ pub fn openapi() -> OpenApi {
             .response("403", problem_response("Your roles do not allow this (`forbidden`)."))
             .response("404", problem_response(&format!("No such {missing} (`not_found`).")))
     };
-    let body = || {
-        RequestBodyBuilder::new()
-            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("RolesBody"))).build())
-            .build()
-    };
+    let body = || shared::http::openapi::json_request("RolesBody");
     let put = |id: &str, summary: &str, missing: &str| {
         operation(id, summary, missing)
             .request_body(Some(body()))

@@ -18,9 +18,7 @@ use shared::identity::import::MAX_IMPORT_BYTES;
 use shared::identity::roles::Permission;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, ObjectBuilder, OpenApi, PathsBuilder, Ref, ResponseBuilder, Type,
-};
+use utoipa::openapi::{ComponentsBuilder, ContentBuilder, ObjectBuilder, OpenApi, PathsBuilder, ResponseBuilder, Type};
 
 /// The routes of this module.
 pub fn routes() -> Router<Ctx> {
@@ -132,11 +130,7 @@ pub fn openapi() -> OpenApi {
         "Register a permanent or temporary badge (temporary ones expire after 24 hours, BR-BDG-2) for a user named \
          by `email` or `userId`. Only a masked form of the number is ever shown again.",
     )
-    .request_body(Some(
-        RequestBodyBuilder::new()
-            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("NewBadge"))).build())
-            .build(),
-    ))
+    .request_body(Some(shared::http::openapi::json_request("NewBadge")))
     .response("201", json_response("The badge.", "Badge"))
     .response("400", problem_response("`invalid_field`, `invalid_request`, `invalid_json`."))
     .response("404", problem_response("No such organisation or user (`not_found`)."))

@@ -12,8 +12,7 @@ use shared::http::{Caller, JsonBody, Problem};
 use shared::identity::badges::Badge;
 use shared::identity::device_sessions::{self, BadgeRegistration, DeviceLogin, DeviceSession, DeviceSessionUser};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, PathsBuilder, Ref};
+use utoipa::openapi::{ComponentsBuilder, OpenApi, PathsBuilder};
 
 /// The routes of this module.
 pub fn routes() -> Router<Ctx> {
@@ -43,11 +42,7 @@ fn operation(id: &str, summary: &str, body: &str) -> OperationBuilder {
         .tag("device")
         .operation_id(Some(id))
         .summary(Some(summary))
-        .request_body(Some(
-            RequestBodyBuilder::new()
-                .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name(body))).build())
-                .build(),
-        ))
+        .request_body(Some(shared::http::openapi::json_request(body)))
         .response("401", problem_response("No valid application token, or wrong credentials (`invalid_credentials`)."))
         .response("403", problem_response("Not an application token with scope `badges-auth` (`forbidden`)."))
         .response(

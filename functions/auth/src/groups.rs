@@ -18,8 +18,7 @@ use shared::identity::groups::{self, Group, GroupKind, GroupPatch, NewGroup};
 use shared::identity::model::User;
 use shared::identity::roles::{Permission, Role};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, PathsBuilder, Ref, ResponseBuilder};
+use utoipa::openapi::{ComponentsBuilder, OpenApi, PathsBuilder, ResponseBuilder};
 
 /// The routes of this module.
 pub fn routes() -> Router<Ctx> {
@@ -139,12 +138,6 @@ fn operation(id: &str, summary: &str) -> OperationBuilder {
         .response("404", problem_response("No such organisation, group or user (`not_found`)."))
 }
 
-fn json_body(schema: &str) -> utoipa::openapi::request_body::RequestBody {
-    RequestBodyBuilder::new()
-        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build())
-        .build()
-}
-
 fn no_content(description: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new().description(description).build()
 }
@@ -159,7 +152,7 @@ pub fn openapi() -> OpenApi {
         "create_group",
         "Create a group; `childOrgAccess` only where child-organisation creation is enabled, once (BR-GRP-2).",
     )
-    .request_body(Some(json_body("NewGroup")))
+    .request_body(Some(shared::http::openapi::json_request("NewGroup")))
     .response("201", json_response("The group.", "Group"))
     .response("400", problem_response("`invalid_field`, `invalid_json`."))
     .response(
@@ -172,7 +165,7 @@ pub fn openapi() -> OpenApi {
     let read =
         operation("get_group", "A group with its roles.").response("200", json_response("The group.", "Group")).build();
     let change = operation("update_group", "Rename or describe a group.")
-        .request_body(Some(json_body("GroupPatch")))
+        .request_body(Some(shared::http::openapi::json_request("GroupPatch")))
         .response("200", json_response("The group.", "Group"))
         .response("400", problem_response("`invalid_field`, `invalid_json`."))
         .response("409", problem_response("`group_name_taken`, `group_deleting`, `conflict`."))

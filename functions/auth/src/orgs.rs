@@ -13,8 +13,7 @@ use shared::identity::model::Organisation;
 use shared::identity::orgs::{self, NewOrganisation};
 use shared::identity::roles::Permission;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, PathsBuilder, Ref, ResponseBuilder};
+use utoipa::openapi::{ComponentsBuilder, OpenApi, PathsBuilder, ResponseBuilder};
 
 /// The routes of this module.
 pub fn routes() -> Router<Ctx> {
@@ -82,16 +81,10 @@ fn operation(id: &str, summary: &str) -> OperationBuilder {
         .response("404", problem_response("No such organisation (`not_found`)."))
 }
 
-fn body(schema: &str) -> utoipa::openapi::request_body::RequestBody {
-    RequestBodyBuilder::new()
-        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build())
-        .build()
-}
-
 /// The OpenAPI description of this module's routes.
 pub fn openapi() -> OpenApi {
     let create = operation("create_organisation", "Create a child organisation of the caller's (D-SUBORG).")
-        .request_body(Some(body("NewOrganisation")))
+        .request_body(Some(shared::http::openapi::json_request("NewOrganisation")))
         .response("201", json_response("The organisation.", "Organisation"))
         .response("400", problem_response("`invalid_org_name` (BR-ORG-1), `invalid_entitlements`."))
         .response("409", problem_response("`org_name_taken`."))
@@ -100,7 +93,7 @@ pub fn openapi() -> OpenApi {
         .response("200", json_response("The organisation.", "Organisation"))
         .build();
     let remove = operation("delete_organisation", "Delete a child organisation and all it owns (BR-ORG-2…5).")
-        .request_body(Some(body("DeleteOrganisation")))
+        .request_body(Some(shared::http::openapi::json_request("DeleteOrganisation")))
         .response("204", ResponseBuilder::new().description("Deleted.").build())
         .response("400", problem_response("`confirmation_mismatch` (BR-ORG-4)."))
         .response(

@@ -16,9 +16,8 @@ use shared::http::openapi::problem_response;
 use shared::identity::password_links::{self, PASSWORD_PATH};
 use std::collections::HashMap;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
-use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, PathsBuilder, Ref, ResponseBuilder};
+use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, PathsBuilder, ResponseBuilder};
 
 /// The routes of this module.
 pub fn routes() -> Router<Ctx> {
@@ -156,14 +155,7 @@ pub fn openapi() -> OpenApi {
             "Set a password with the token of a mailed set-password link (no bearer token). A link works once and \
              for 72 hours. Form-encoded bodies (the HTML form) are answered with HTML.",
         ))
-        .request_body(Some(
-            RequestBodyBuilder::new()
-                .content(
-                    "application/json",
-                    ContentBuilder::new().schema(Some(Ref::from_schema_name("SetPassword"))).build(),
-                )
-                .build(),
-        ))
+        .request_body(Some(shared::http::openapi::json_request("SetPassword")))
         .response("204", ResponseBuilder::new().description("The password is set; the link is used up.").build())
         .response(
             "400",

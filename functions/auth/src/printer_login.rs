@@ -13,8 +13,7 @@ use shared::identity::printer_login::{
 };
 use shared::identity::roles::Permission;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, PathsBuilder, Ref};
+use utoipa::openapi::{ComponentsBuilder, OpenApi, PathsBuilder};
 
 /// The routes of this module.
 pub fn routes() -> Router<Ctx> {
@@ -68,14 +67,7 @@ pub fn openapi() -> OpenApi {
          (optionally with secureLogin); PIN length 4–16, generation, and expiry (only with setByAdmin or \
          setByUser, BR-PIN-3). Pass `version` to refuse the change if someone saved meanwhile.",
     )
-    .request_body(Some(
-        RequestBodyBuilder::new()
-            .content(
-                "application/json",
-                ContentBuilder::new().schema(Some(Ref::from_schema_name("PrinterLoginUpdate"))).build(),
-            )
-            .build(),
-    ))
+    .request_body(Some(shared::http::openapi::json_request("PrinterLoginUpdate")))
     .response("200", json_response("The saved configuration, with its new version.", "PrinterLoginConfig"))
     .response("400", problem_response("`invalid_field` naming the field, `invalid_json`."))
     .response("409", problem_response("Saved meanwhile (`conflict`)."))

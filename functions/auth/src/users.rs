@@ -14,8 +14,7 @@ use shared::identity::roles::{Permission, Role};
 use shared::identity::store;
 use shared::identity::users::{self, NewUser, UserPatch};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, PathsBuilder, Ref, ResponseBuilder};
+use utoipa::openapi::{ComponentsBuilder, OpenApi, PathsBuilder, ResponseBuilder};
 
 /// The routes of this module.
 pub fn routes() -> Router<Ctx> {
@@ -110,12 +109,6 @@ fn operation(id: &str, summary: &str) -> OperationBuilder {
     )
 }
 
-fn json_body(schema: &str) -> utoipa::openapi::request_body::RequestBody {
-    RequestBodyBuilder::new()
-        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build())
-        .build()
-}
-
 /// The OpenAPI description of this module's routes.
 pub fn openapi() -> OpenApi {
     let scoped = |b: OperationBuilder| {
@@ -129,14 +122,14 @@ pub fn openapi() -> OpenApi {
         .response("200", ResponseBuilder::new().description("`{items: [User], nextToken}`").build())
         .build();
     let create = scoped(operation("create_user", "Create a user (password per BR-PWD)."))
-        .request_body(Some(json_body("NewUser")))
+        .request_body(Some(shared::http::openapi::json_request("NewUser")))
         .response("201", json_response("The user.", "User"))
         .response("400", problem_response("`invalid_field`, `weak_password`, `invalid_json`."))
         .response("409", problem_response("`email_taken`."))
         .build();
     let read = scoped(operation("get_user", "A user.")).response("200", json_response("The user.", "User")).build();
     let change = scoped(operation("update_user", "Change a user."))
-        .request_body(Some(json_body("UserPatch")))
+        .request_body(Some(shared::http::openapi::json_request("UserPatch")))
         .response("200", json_response("The user.", "User"))
         .response("409", problem_response("Changed meanwhile (`conflict`)."))
         .build();

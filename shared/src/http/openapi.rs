@@ -90,3 +90,10 @@ pub fn path_item(operations: impl IntoIterator<Item = (HttpMethod, utoipa::opena
         })
         .build()
 }
+
+/// A JSON request body of the schema `schema`.
+pub fn json_request(schema: &str) -> utoipa::openapi::request_body::RequestBody {
+    utoipa::openapi::request_body::RequestBodyBuilder::new()
+        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build())
+        .build()
+}
