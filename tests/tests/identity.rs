@@ -201,6 +201,7 @@ async fn administrators_manage_users_and_users_see_only_themselves() {
     let jan: Value = created.json().await.unwrap();
     assert_eq!(jan["email"], "jan.jansen@example.org", "addresses are lower-cased");
     let again = http.post(&users_url).bearer_auth(&admin).json(&json!({"email": "jan.jansen@example.org"})).send();
+    // BR-USR-1: an address belongs to one user in one organisation, deployment-wide.
     expect_problem(again.await.unwrap(), 409, "email_taken").await;
 
     for i in 0..4 {
@@ -245,6 +246,7 @@ async fn administrators_manage_users_and_users_see_only_themselves() {
         .unwrap();
     assert_eq!(changed["department"], "IT");
     assert_eq!(changed["firstName"], "Jan", "fields left out stay");
+    // BR-USR-3: the user record and its address go; history rows refer to the user id only.
     assert_eq!(http.delete(&jan_url).bearer_auth(&admin).send().await.unwrap().status().as_u16(), 204);
     expect_problem(http.get(&jan_url).bearer_auth(&admin).send().await.unwrap(), 404, "not_found").await;
     let reuse = http.post(&users_url).bearer_auth(&admin).json(&json!({"email": "jan.jansen@example.org"})).send();

@@ -58,15 +58,8 @@ async fn remove(
 }
 
 fn operation(id: &str, summary: &str) -> OperationBuilder {
-    OperationBuilder::new()
-        .tag("identity")
-        .operation_id(Some(id))
-        .summary(Some(summary))
-        .response(
-            "401",
-            problem_response("No valid access token (`unauthenticated`, `invalid_token`, `token_expired`)."),
-        )
-        .response("403", problem_response("Your roles do not allow this (`forbidden`)."))
+    shared::http::openapi::authenticated("identity", id, summary)
+        .response("403", shared::http::openapi::forbidden_response())
         .response("404", problem_response("No such organisation or application (`not_found`)."))
 }
 

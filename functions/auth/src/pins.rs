@@ -71,10 +71,7 @@ async fn self_set(State(ctx): State<Ctx>, caller: Caller, body: Bytes) -> Result
 }
 
 fn operation(id: &str, summary: &str) -> OperationBuilder {
-    OperationBuilder::new().tag("identity").operation_id(Some(id)).summary(Some(summary)).response(
-        "401",
-        problem_response("No valid access token (`unauthenticated`, `invalid_token`, `token_expired`)."),
-    )
+    shared::http::openapi::authenticated("identity", id, summary)
 }
 
 fn pin_body() -> utoipa::openapi::request_body::RequestBody {

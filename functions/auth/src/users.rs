@@ -103,10 +103,7 @@ async fn remove(
 }
 
 fn operation(id: &str, summary: &str) -> OperationBuilder {
-    OperationBuilder::new().tag("identity").operation_id(Some(id)).summary(Some(summary)).response(
-        "401",
-        problem_response("No valid access token (`unauthenticated`, `invalid_token`, `token_expired`)."),
-    )
+    shared::http::openapi::authenticated("identity", id, summary)
 }
 
 /// The OpenAPI description of this module's routes.

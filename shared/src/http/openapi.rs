@@ -97,3 +97,17 @@ pub fn json_request(schema: &str) -> utoipa::openapi::request_body::RequestBody 
         .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build())
         .build()
 }
+
+/// An operation that needs a bearer token: its tag, id and summary, and the 401 answer
+/// every such route shares.
+pub fn authenticated(tag: &str, id: &str, summary: &str) -> OperationBuilder {
+    OperationBuilder::new().tag(tag).operation_id(Some(id)).summary(Some(summary)).response(
+        "401",
+        problem_response("No valid access token (`unauthenticated`, `invalid_token`, `token_expired`)."),
+    )
+}
+
+/// The 403 answer of routes whose roles decide.
+pub fn forbidden_response() -> Response {
+    problem_response("Your roles do not allow this (`forbidden`).")
+}
