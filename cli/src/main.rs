@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use printcloud::serve::{self, ServeOptions};
 use shared::identity::keys::SigningKeys;
+use shared::wiring::LocalStorage;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -16,7 +17,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run every function in one process on embedded storage.
+    /// Run every function in one process on embedded storage (or a local AWS endpoint).
     Serve {
         /// Data directory (created on first start).
         #[arg(long, default_value = "./data", env = "PRINTCLOUD_DATA")]
@@ -34,6 +35,11 @@ enum Command {
         /// Name of the first organisation (first start only).
         #[arg(long, env = "PRINTCLOUD_ORGANISATION", default_value = "printcloud")]
         organisation: String,
+        /// Keep the table, documents and queues on this AWS-compatible endpoint (moto,
+        /// LocalStack; e.g. http://127.0.0.1:5000) instead of in the data directory;
+        /// the resources are created on start.
+        #[arg(long, env = "PRINTCLOUD_AWS_ENDPOINT")]
+        aws_endpoint: Option<String>,
     },
     /// Print the OpenAPI 3.1 document of the whole API (as `api/openapi.json` holds it).
     Openapi,
@@ -62,8 +68,9 @@ enum KeysAction {
 async fn main() -> anyhow::Result<()> {
     shared::telemetry::init_plain();
     match Cli::parse().command {
-        Command::Serve { data, listen, smtp_relay, admin_email, organisation } => {
+        Command::Serve { data, listen, smtp_relay, admin_email, organisation, aws_endpoint } => {
             let mut options = ServeOptions::new(data, listen);
+            options.storage = aws_endpoint.map_or(LocalStorage::Embedded, LocalStorage::AwsEndpoint);
             options.smtp_relay = smtp_relay;
             options.admin_email = admin_email;
             options.organisation = organisation;

@@ -1,14 +1,14 @@
-//! `printcloud serve`: every function in one process on embedded storage. It mounts every
+//! `printcloud serve`: every function in one process on embedded storage (or on a local
+//! AWS-compatible endpoint). It mounts every
 //! function's router, serves presigned blob URLs, polls the queues into the queue
 //! handlers, fires the schedules, and stops cleanly when asked.
 
 use crate::{functions, poller, schedule};
 use anyhow::Context as _;
-use shared::adapters::embedded::blob_routes;
 use shared::bootstrap::{self, FirstAdmin};
 use shared::function::Function;
 use shared::ports::{Clock, Ids, SystemClock, UlidIds};
-use shared::wiring::{self, EmbeddedOptions};
+use shared::wiring::{self, LocalOptions, LocalStorage};
 use shared::{Ctx, passwords};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,6 +39,8 @@ pub struct ServeOptions {
     pub clock: Arc<dyn Clock>,
     /// The id generator (predictable in tests).
     pub ids: Arc<dyn Ids>,
+    /// Where the data lives: embedded (the default) or a local AWS-compatible endpoint.
+    pub storage: LocalStorage,
 }
 
 impl ServeOptions {
@@ -55,6 +57,7 @@ impl ServeOptions {
             admin_password: None,
             clock: Arc::new(SystemClock),
             ids: Arc::new(UlidIds),
+            storage: LocalStorage::Embedded,
         }
     }
 }
@@ -92,26 +95,27 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
         .with_context(|| format!("cannot listen on {}", options.listen))?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
-    let embedded = wiring::embedded(
-        &EmbeddedOptions {
+    let local = wiring::local(
+        &LocalOptions {
             data_dir: options.data_dir.clone(),
             public_url: url.clone(),
             smtp_relay: options.smtp_relay.clone(),
             mail_from: options.mail_from.clone(),
             mail_domain: options.mail_domain.clone(),
+            storage: options.storage.clone(),
         },
         options.clock.clone(),
         options.ids.clone(),
     )
     .await
-    .map_err(|e| anyhow::anyhow!("cannot open the data directory {}: {e}", options.data_dir.display()))?;
-    let ctx = embedded.ctx.clone();
+    .map_err(|e| anyhow::anyhow!("cannot open the storage of {}: {e}", options.data_dir.display()))?;
+    let ctx = local.ctx.clone();
     let first_admin = first_start(&ctx, &options).await?;
     let all = functions::all();
     let router = all
         .iter()
         .filter_map(|f| f.router.map(|build| build(ctx.clone())))
-        .fold(blob_routes(embedded.blobs.clone()), axum::Router::merge)
+        .fold(local.storage_routes, axum::Router::merge)
         .fallback(shared::http::not_found_fallback)
         .layer(axum::middleware::from_fn(shared::http::access_log));
 
@@ -128,7 +132,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
     });
     for function in &all {
         if let Some(trigger) = function.queue.clone() {
-            tasks.spawn(poller::run(ctx.clone(), trigger, embedded.queue.arrivals(), stopped.clone()));
+            tasks.spawn(poller::run(ctx.clone(), trigger, local.arrivals.clone(), stopped.clone()));
         }
         spawn_schedules(&mut tasks, function, &ctx, &stopped)?;
     }

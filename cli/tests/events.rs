@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use shared::lambda::{Dispatcher, InvocationError};
 use shared::ports::{Condition, Key, SystemClock, UlidIds};
-use shared::wiring::{self, EmbeddedOptions};
+use shared::wiring::{self, LocalOptions, LocalStorage};
 use shared::{Ctx, Function};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -49,16 +49,17 @@ struct Harness {
 
 async fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let options = EmbeddedOptions {
+    let options = LocalOptions {
         data_dir: dir.path().to_path_buf(),
         public_url: "http://127.0.0.1:9".into(),
         smtp_relay: None,
         mail_from: "printcloud <no-reply@printcloud.test>".into(),
         mail_domain: "print.printcloud.test".into(),
+        storage: LocalStorage::Embedded,
     };
-    let embedded =
-        wiring::embedded(&options, Arc::new(SystemClock), Arc::new(UlidIds)).await.expect("embedded storage opens");
-    Harness { ctx: embedded.ctx, _dir: dir }
+    let local =
+        wiring::local(&options, Arc::new(SystemClock), Arc::new(UlidIds)).await.expect("embedded storage opens");
+    Harness { ctx: local.ctx, _dir: dir }
 }
 
 /// What Lambda would answer for `payload` sent to `function`.

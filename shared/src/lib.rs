@@ -5,6 +5,7 @@ pub mod adapters;
 pub mod bootstrap;
 pub mod context;
 pub mod events;
+pub mod fleet;
 pub mod function;
 pub mod http;
 pub mod identity;

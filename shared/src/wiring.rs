@@ -1,17 +1,20 @@
-//! Building a [`Ctx`] from its adapters: AWS ones from a Lambda's environment, embedded
-//! ones from a data directory for `printcloud serve`.
+//! Building a [`Ctx`] from its adapters: AWS ones from a Lambda's environment; for
+//! `printcloud serve`, embedded ones in a data directory or those of a local
+//! AWS-compatible endpoint.
 
+use crate::adapters::aws::provision::{self, ResourceNames};
 use crate::adapters::aws::{DynamoTable, S3Blobs, SesMailer, SqsQueue, endpoint_overridden};
-use crate::adapters::embedded::{DirBlobs, OutboxMailer, SmtpRelayMailer, SqliteQueue, SqliteTable};
+use crate::adapters::embedded::{DirBlobs, OutboxMailer, SmtpRelayMailer, SqliteQueue, SqliteTable, blob_routes};
 use crate::context::{Config, Ctx};
 use crate::identity::keys::SigningKeys;
 use crate::identity::tokens::TokenIssuer;
 use crate::ports::blobs::NOTIFICATIONS;
 use crate::ports::queue::QUEUES;
-use crate::ports::{Clock, Ids, Mailer, Queue, StoreError, SystemClock, UlidIds};
+use crate::ports::{Blobs, Clock, Ids, Mailer, Queue, StoreError, SystemClock, Table, UlidIds};
 use rand::RngCore;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// Why a context could not be built.
 pub type WiringError = Box<dyn std::error::Error + Send + Sync>;
@@ -64,10 +67,22 @@ async fn secret_string(sdk: &aws_config::SdkConfig, arn: &str) -> Result<String,
 /// Audience of every token the deployment issues.
 pub const TOKEN_AUDIENCE: &str = "printcloud";
 
-/// How `printcloud serve` sets up its embedded storage.
+/// Where `printcloud serve` keeps the table, the documents and the queues.
+#[derive(Clone, Debug, Default)]
+pub enum LocalStorage {
+    /// SQLite and plain files under the data directory: nothing else to run.
+    #[default]
+    Embedded,
+    /// DynamoDB, S3 and SQS of an AWS-compatible endpoint (moto, LocalStack) at this URL,
+    /// provisioned on start as the template would; for checking the AWS adapters on one
+    /// machine.
+    AwsEndpoint(String),
+}
+
+/// How `printcloud serve` sets up its storage.
 #[derive(Clone, Debug)]
-pub struct EmbeddedOptions {
-    /// Where everything is stored.
+pub struct LocalOptions {
+    /// Where everything (or, on an AWS endpoint, the secret, keys and outbox) is stored.
     pub data_dir: PathBuf,
     /// The runner's base URL, for presigned URLs and links.
     pub public_url: String,
@@ -77,47 +92,40 @@ pub struct EmbeddedOptions {
     pub mail_from: String,
     /// Domain of the email-to-print addresses.
     pub mail_domain: String,
+    /// Which adapters hold the data.
+    pub storage: LocalStorage,
 }
 
-/// The embedded context plus the adapters the runner drives directly.
-pub struct Embedded {
+/// The context of `printcloud serve` plus what the runner drives directly.
+pub struct Local {
     /// The context handlers receive.
     pub ctx: Ctx,
-    /// The blob store, whose presigned URLs the runner serves.
-    pub blobs: Arc<DirBlobs>,
-    /// The queues, which the runner polls.
-    pub queue: Arc<SqliteQueue>,
+    /// Routes the storage itself needs served (the embedded presigned blob URLs).
+    pub storage_routes: axum::Router,
+    /// Woken when a message is queued, so pollers need not wait for their next look.
+    pub arrivals: Arc<Notify>,
 }
 
-/// Opens (creating on first use) the embedded storage under `options.data_dir`, declares
-/// every queue with its dead-letter queue, and wires the ObjectCreated notifications.
-pub async fn embedded(
-    options: &EmbeddedOptions,
-    clock: Arc<dyn Clock>,
-    ids: Arc<dyn Ids>,
-) -> Result<Embedded, WiringError> {
+/// Opens (creating on first use) the storage `options` chooses, declares every queue with
+/// its dead-letter queue, and wires the ObjectCreated notifications.
+pub async fn local(options: &LocalOptions, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> Result<Local, WiringError> {
     let data = &options.data_dir;
     std::fs::create_dir_all(data)?;
     let secret = deployment_secret(data)?;
-    let queue = Arc::new(SqliteQueue::open(&data.join("queues.db"), clock.clone(), ids.clone())?);
-    for spec in &QUEUES {
-        queue.declare(spec).await?;
-    }
-    let mut blobs = DirBlobs::open(&data.join("blobs"), &options.public_url, &secret, clock.clone())?;
-    for rule in NOTIFICATIONS {
-        blobs = blobs.notify(rule, queue.clone() as Arc<dyn Queue>);
-    }
-    let blobs = Arc::new(blobs);
     let mailer: Arc<dyn Mailer> = match &options.smtp_relay {
         Some(url) => Arc::new(SmtpRelayMailer::new(url)?),
         None => Arc::new(OutboxMailer::open(&data.join("outbox"))?),
     };
     let keys = SigningKeys::load_or_create(&data.join("keys"))?;
+    let storage = match &options.storage {
+        LocalStorage::Embedded => embedded_storage(options, &secret, clock.clone(), ids.clone()).await?,
+        LocalStorage::AwsEndpoint(endpoint) => aws_endpoint_storage(data, endpoint, clock.clone()).await?,
+    };
     let ctx = Ctx {
         tokens: Arc::new(TokenIssuer::new(keys, options.public_url.clone(), TOKEN_AUDIENCE)),
-        table: Arc::new(SqliteTable::open(&data.join("table.db"), clock.clone())?),
-        blobs: blobs.clone(),
-        queue: queue.clone(),
+        table: storage.table,
+        blobs: storage.blobs,
+        queue: storage.queue,
         mailer,
         clock,
         ids,
@@ -128,7 +136,79 @@ pub async fn embedded(
             mail_domain: options.mail_domain.clone(),
         }),
     };
-    Ok(Embedded { ctx, blobs, queue })
+    Ok(Local { ctx, storage_routes: storage.routes, arrivals: storage.arrivals })
+}
+
+/// The storage half of a local context.
+struct Storage {
+    table: Arc<dyn Table>,
+    blobs: Arc<dyn Blobs>,
+    queue: Arc<dyn Queue>,
+    routes: axum::Router,
+    arrivals: Arc<Notify>,
+}
+
+async fn embedded_storage(
+    options: &LocalOptions,
+    secret: &[u8],
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn Ids>,
+) -> Result<Storage, WiringError> {
+    let data = &options.data_dir;
+    let queue = Arc::new(SqliteQueue::open(&data.join("queues.db"), clock.clone(), ids)?);
+    for spec in &QUEUES {
+        queue.declare(spec).await?;
+    }
+    let mut blobs = DirBlobs::open(&data.join("blobs"), &options.public_url, secret, clock.clone())?;
+    for rule in NOTIFICATIONS {
+        blobs = blobs.notify(rule, queue.clone() as Arc<dyn Queue>);
+    }
+    let blobs = Arc::new(blobs);
+    Ok(Storage {
+        table: Arc::new(SqliteTable::open(&data.join("table.db"), clock)?),
+        routes: blob_routes(blobs.clone()),
+        blobs,
+        arrivals: queue.arrivals(),
+        queue,
+    })
+}
+
+/// The resources of an AWS-compatible endpoint, named once per data directory (in
+/// `<data>/aws-resources.json`) and provisioned on every start.
+async fn aws_endpoint_storage(data: &Path, endpoint: &str, clock: Arc<dyn Clock>) -> Result<Storage, WiringError> {
+    let names_file = data.join("aws-resources.json");
+    let names = match std::fs::read_to_string(&names_file) {
+        Ok(text) => serde_json::from_str(&text)?,
+        Err(_) => {
+            let names = ResourceNames::with_stem(&format!("printcloud-{}", ulid::Ulid::new()));
+            write_private(data, &names_file, serde_json::to_string(&names)?.as_bytes())?;
+            names
+        }
+    };
+    let sdk = local_endpoint_config(endpoint).await;
+    provision::provision(&sdk, &names).await?;
+    let s3_config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build();
+    Ok(Storage {
+        table: Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), names.table, clock)),
+        blobs: Arc::new(S3Blobs::new(aws_sdk_s3::Client::from_conf(s3_config), names.bucket)),
+        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), names.queue_prefix)),
+        routes: axum::Router::new(),
+        arrivals: Arc::new(Notify::new()),
+    })
+}
+
+/// SDK configuration for a local AWS-compatible endpoint: credentials and region from the
+/// environment when set, otherwise placeholders (local emulators accept any).
+async fn local_endpoint_config(endpoint: &str) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(endpoint);
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        let placeholder = aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "printcloud-serve");
+        loader = loader.credentials_provider(placeholder);
+    }
+    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
+        loader = loader.region(aws_config::Region::new("us-east-1"));
+    }
+    loader.load().await
 }
 
 /// Shortest deployment secret accepted: a shorter key would make HMACs (presigned URLs,

@@ -2,6 +2,7 @@
 //! an unused port, and wait (boundedly) for asynchronous outcomes.
 
 use printcloud::serve::{self, Running, ServeOptions};
+use shared::wiring::LocalStorage;
 use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
@@ -12,18 +13,81 @@ pub const ADMIN_PASSWORD: &str = "Test-Passw0rd!";
 /// The first administrator's e-mail address the tests start with.
 pub const ADMIN_EMAIL: &str = "admin@printcloud.test";
 
-/// Options for a runner on `data_dir`, listening on a free port of 127.0.0.1, with a known
-/// administrator password.
+/// Which adapters a test's runner keeps its data in: tests whose outcome depends on storage
+/// semantics (conditional writes, uniqueness claims, transactions, TTL, paging, queues) run
+/// on both, through [`on_both_storages!`](crate::on_both_storages).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Storage {
+    /// SQLite and files in the data directory.
+    Embedded,
+    /// DynamoDB, S3 and SQS of the moto server `scripts/test` starts.
+    Aws,
+}
+
+impl Storage {
+    /// The runner's storage setting.
+    pub fn local(self) -> LocalStorage {
+        match self {
+            Storage::Embedded => LocalStorage::Embedded,
+            Storage::Aws => LocalStorage::AwsEndpoint(moto_endpoint()),
+        }
+    }
+}
+
+/// The moto server of `scripts/test`.
+fn moto_endpoint() -> String {
+    std::env::var("PRINTCLOUD_MOTO_ENDPOINT").expect(
+        "PRINTCLOUD_MOTO_ENDPOINT is not set: run the tests with scripts/test, which installs and starts moto server",
+    )
+}
+
+/// Runs each named scenario, an `async fn(Storage)` of the calling test file, as two
+/// tests: `embedded_storage::<name>` and `aws_storage::<name>`.
+#[macro_export]
+macro_rules! on_both_storages {
+    ($($scenario:ident),+ $(,)?) => {
+        mod embedded_storage {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario($crate::Storage::Embedded).await
+                }
+            )+
+        }
+        mod aws_storage {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario($crate::Storage::Aws).await
+                }
+            )+
+        }
+    };
+}
+
+/// Options for a runner on `data_dir` with embedded storage, listening on a free port of
+/// 127.0.0.1, with a known administrator password.
 pub fn options(data_dir: &Path) -> ServeOptions {
+    options_on(Storage::Embedded, data_dir)
+}
+
+/// [`options`] with the data in `storage`.
+pub fn options_on(storage: Storage, data_dir: &Path) -> ServeOptions {
     let mut options = ServeOptions::new(data_dir.to_path_buf(), "127.0.0.1:0".parse().expect("a socket address"));
     options.admin_email = ADMIN_EMAIL.into();
     options.admin_password = Some(ADMIN_PASSWORD.into());
+    options.storage = storage.local();
     options
 }
 
 /// Starts a runner with [`options`] on `data_dir`.
 pub async fn start(data_dir: &Path) -> Running {
     start_with(options(data_dir)).await
+}
+
+/// Starts a runner with [`options_on`] `storage` and `data_dir`.
+pub async fn start_on(storage: Storage, data_dir: &Path) -> Running {
+    start_with(options_on(storage, data_dir)).await
 }
 
 /// Starts a runner with `options`, failing the test if it does not start.

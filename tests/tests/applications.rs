@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, expect_problem, options, start, start_with};
+use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, Storage, access_token, expect_problem, options_on, start_on, start_with};
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use shared::identity::model::{Organisation, User, UserRecord};
@@ -98,10 +98,9 @@ async fn user_with(running: &printcloud::serve::Running, org: &str, email: &str,
 
 /// BR-OA-01 (client id and secret per organisation application) and R-API-6 (the token
 /// call of part-6: JSON body, `expires_in` 7200, `token_type` bearer, epoch seconds).
-#[tokio::test]
-async fn br_oa_01_r_api_6_an_application_gets_a_secret_once_and_client_tokens_with_its_scopes() {
+async fn br_oa_01_r_api_6_an_application_gets_a_secret_once_and_client_tokens_with_its_scopes(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = options(dir.path());
+    let mut opts = options_on(storage, dir.path());
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     opts.clock = clock.clone();
     let running = start_with(opts).await;
@@ -185,10 +184,9 @@ async fn br_oa_01_r_api_6_an_application_gets_a_secret_once_and_client_tokens_wi
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn wrong_or_unknown_client_credentials_answer_invalid_client_alike() {
+async fn wrong_or_unknown_client_credentials_answer_invalid_client_alike(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let url = &running.url;
     let admin = access_token(url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let org = org_of(url, &admin).await;
@@ -221,10 +219,9 @@ async fn wrong_or_unknown_client_credentials_answer_invalid_client_alike() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_deleted_applications_client_gets_no_more_tokens() {
+async fn a_deleted_applications_client_gets_no_more_tokens(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let url = &running.url;
     let admin = access_token(url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let org = org_of(url, &admin).await;
@@ -247,10 +244,9 @@ async fn a_deleted_applications_client_gets_no_more_tokens() {
 
 /// BR-OA-01/BR-OA-02: the seed's named applications are templates, each listing
 /// `badges-auth`; names are unique per organisation, case-insensitively; scopes are known.
-#[tokio::test]
-async fn br_oa_02_templates_fill_name_and_scopes_and_names_and_scopes_are_checked() {
+async fn br_oa_02_templates_fill_name_and_scopes_and_names_and_scopes_are_checked(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let url = &running.url;
     let admin = access_token(url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let org = org_of(url, &admin).await;
@@ -297,10 +293,9 @@ async fn br_oa_02_templates_fill_name_and_scopes_and_names_and_scopes_are_checke
 
 /// BR-OA-03: managing applications needs the Organization Administrator; Help Desk may
 /// view them (L3894); the role User and application tokens may do neither.
-#[tokio::test]
-async fn br_oa_03_only_administrators_manage_applications_and_client_tokens_have_no_roles() {
+async fn br_oa_03_only_administrators_manage_applications_and_client_tokens_have_no_roles(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let url = &running.url;
     let http = Client::new();
     let admin = access_token(url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -333,10 +328,9 @@ async fn br_oa_03_only_administrators_manage_applications_and_client_tokens_have
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn another_organisations_applications_answer_404_and_stay_unchanged() {
+async fn another_organisations_applications_answer_404_and_stay_unchanged(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let url = &running.url;
     let http = Client::new();
     put_org(&running, "org-b", "Other Org").await;
@@ -363,3 +357,12 @@ async fn another_organisations_applications_answer_404_and_stay_unchanged() {
     created(url, &org_a, &admin_a, json!({"template": "Card Auth app"})).await;
     running.shutdown().await;
 }
+
+e2e::on_both_storages!(
+    br_oa_01_r_api_6_an_application_gets_a_secret_once_and_client_tokens_with_its_scopes,
+    wrong_or_unknown_client_credentials_answer_invalid_client_alike,
+    a_deleted_applications_client_gets_no_more_tokens,
+    br_oa_02_templates_fill_name_and_scopes_and_names_and_scopes_are_checked,
+    br_oa_03_only_administrators_manage_applications_and_client_tokens_have_no_roles,
+    another_organisations_applications_answer_404_and_stay_unchanged,
+);

@@ -5,7 +5,7 @@
 //! storage without secrets in clear, and tenant isolation.
 
 use chrono::Duration;
-use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, expect_problem, options, start_with};
+use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, Storage, access_token, expect_problem, options_on, start_with};
 use printcloud::serve::Running;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
@@ -28,9 +28,9 @@ struct Env {
 }
 
 impl Env {
-    async fn start() -> Env {
+    async fn start(storage: Storage) -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let mut opts = options(dir.path());
+        let mut opts = options_on(storage, dir.path());
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         opts.clock = clock.clone();
         let running = start_with(opts).await;
@@ -143,6 +143,7 @@ fn client_token(running: &Running, org: &str, clock: &ManualClock) -> String {
         scope: vec!["badges-auth".into()],
         jti: running.ctx.ids.new_id(),
         printer: None,
+        agent: None,
         family: None,
         roles: Vec::new(),
     };
@@ -169,9 +170,8 @@ async fn partition_dump(running: &Running, org: &str) -> String {
     serde_json::to_string(&all).unwrap()
 }
 
-#[tokio::test]
-async fn br_pin_3_printer_login_configuration_validates_and_keeps_versions() {
-    let env = Env::start().await;
+async fn br_pin_3_printer_login_configuration_validates_and_keeps_versions(storage: Storage) {
+    let env = Env::start(storage).await;
     let url = env.org_url("/settings/printer-login");
     let default: Value = env.http.get(&url).bearer_auth(&env.admin).send().await.unwrap().json().await.unwrap();
     assert_eq!(default["mode"], "standard");
@@ -213,9 +213,8 @@ async fn br_pin_3_printer_login_configuration_validates_and_keeps_versions() {
     env.running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_bdg_4_badges_are_masked_and_found_only_by_full_email_or_number() {
-    let env = Env::start().await;
+async fn br_bdg_4_badges_are_masked_and_found_only_by_full_email_or_number(storage: Storage) {
+    let env = Env::start(storage).await;
     let jan = env.create_user("jan@example.org").await;
     env.create_user("piet@example.org").await;
     let created =
@@ -254,9 +253,8 @@ async fn br_bdg_4_badges_are_masked_and_found_only_by_full_email_or_number() {
     env.running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_bdg_2_temporary_badges_expire_after_24_hours() {
-    let mut env = Env::start().await;
+async fn br_bdg_2_temporary_badges_expire_after_24_hours(storage: Storage) {
+    let mut env = Env::start(storage).await;
     env.create_user("temp@example.org").await;
     let created =
         env.register_badge(json!({"email": "temp@example.org", "badge": "TEMP-0001", "temporary": true})).await;
@@ -278,9 +276,8 @@ async fn br_bdg_2_temporary_badges_expire_after_24_hours() {
     env.running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_bdg_1_an_unknown_badge_is_registered_at_the_printer_on_first_use() {
-    let env = Env::start().await;
+async fn br_bdg_1_an_unknown_badge_is_registered_at_the_printer_on_first_use(storage: Storage) {
+    let env = Env::start(storage).await;
     let user = env.create_user("first@example.org").await;
     let login = json!({"printerId": "printer-7", "badge": "CAFE0042"});
     expect_problem(env.sign_in_at_printer(login.clone()).await, 404, "badge_not_registered").await;
@@ -322,9 +319,8 @@ async fn br_bdg_1_an_unknown_badge_is_registered_at_the_printer_on_first_use() {
     env.running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_pin_1_generated_pins_are_mailed_and_never_answered() {
-    let env = Env::start().await;
+async fn br_pin_1_generated_pins_are_mailed_and_never_answered(storage: Storage) {
+    let env = Env::start(storage).await;
     env.configure(json!({"mode": "standard", "methods": ["pin"], "pinGeneration": "autoGenerateAndEmail"})).await;
     let user = env.create_user("auto@example.org").await;
     let response = env.set_pin(&user, None).await;
@@ -359,9 +355,8 @@ async fn br_pin_1_generated_pins_are_mailed_and_never_answered() {
     env.running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_usr_2_administrators_set_pins_only_with_pin_login_and_manual_pins() {
-    let env = Env::start().await;
+async fn br_usr_2_administrators_set_pins_only_with_pin_login_and_manual_pins(storage: Storage) {
+    let env = Env::start(storage).await;
     let jan = env.create_user("jan@example.org").await;
     let piet = env.create_user("piet@example.org").await;
     // Default configuration: badge login only.
@@ -418,9 +413,8 @@ async fn br_usr_2_administrators_set_pins_only_with_pin_login_and_manual_pins() 
     env.running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_pin_3_user_set_pins_expire_after_the_configured_time() {
-    let mut env = Env::start().await;
+async fn br_pin_3_user_set_pins_expire_after_the_configured_time(storage: Storage) {
+    let mut env = Env::start(storage).await;
     env.configure(json!({"mode": "standard", "methods": ["pin"], "pinLength": 4, "pinGeneration": "setByUser",
                          "pinExpiry": {"after": 2, "unit": "hours"}}))
         .await;
@@ -441,9 +435,8 @@ async fn br_pin_3_user_set_pins_expire_after_the_configured_time() {
     env.running.shutdown().await;
 }
 
-#[tokio::test]
-async fn badge_and_pin_mode_needs_both_and_refuses_other_combinations() {
-    let env = Env::start().await;
+async fn badge_and_pin_mode_needs_both_and_refuses_other_combinations(storage: Storage) {
+    let env = Env::start(storage).await;
     env.configure(json!({"mode": "badgeAndPin", "pinGeneration": "setByAdmin"})).await;
     let user = env.create_user("two@example.org").await;
     assert_eq!(status(env.register_badge(json!({"userId": user, "badge": "B-778899"})).await).await, 201);
@@ -468,9 +461,8 @@ async fn badge_and_pin_mode_needs_both_and_refuses_other_combinations() {
     env.running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_lc_1_login_codes_work_once_for_15_minutes_and_replace_each_other() {
-    let mut env = Env::start().await;
+async fn br_lc_1_login_codes_work_once_for_15_minutes_and_replace_each_other(storage: Storage) {
+    let mut env = Env::start(storage).await;
     env.configure(json!({"mode": "standard", "methods": ["badge", "secureLogin"]})).await;
     let user = env.create_user("code@example.org").await;
     let issue = |token: String| {
@@ -524,9 +516,8 @@ async fn br_lc_1_login_codes_work_once_for_15_minutes_and_replace_each_other() {
     env.running.shutdown().await;
 }
 
-#[tokio::test]
-async fn five_wrong_attempts_lock_the_printer_for_15_minutes() {
-    let mut env = Env::start().await;
+async fn five_wrong_attempts_lock_the_printer_for_15_minutes(storage: Storage) {
+    let mut env = Env::start(storage).await;
     env.configure(json!({"mode": "standard", "methods": ["badge", "pin"], "pinGeneration": "setByAdmin"})).await;
     let user = env.create_user("lock@example.org").await;
     assert_eq!(status(env.set_pin(&user, Some(json!({"pin": "975310"}))).await).await, 200);
@@ -551,9 +542,8 @@ async fn five_wrong_attempts_lock_the_printer_for_15_minutes() {
     env.running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_bimp_seed_badge_only_example_imports_end_to_end() {
-    let env = Env::start().await;
+async fn br_bimp_seed_badge_only_example_imports_end_to_end(storage: Storage) {
+    let env = Env::start(storage).await;
     let jdoe = env.create_user("jdoe@company.com").await;
     let llane = env.create_user("llane@company.com").await;
     let ckent = env.create_user("ckent@company.com").await;
@@ -594,9 +584,8 @@ async fn br_bimp_seed_badge_only_example_imports_end_to_end() {
     env.running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_bimp_br_pin_4_seed_pin_only_examples_import_end_to_end() {
-    let env = Env::start().await;
+async fn br_bimp_br_pin_4_seed_pin_only_examples_import_end_to_end(storage: Storage) {
+    let env = Env::start(storage).await;
     env.configure(json!({"mode": "standard", "methods": ["pin"], "pinGeneration": "setByAdmin"})).await;
     let jdoe = env.create_user("jdoe@company.com").await;
     let llane = env.create_user("llane@company.com").await;
@@ -645,9 +634,8 @@ async fn br_bimp_br_pin_4_seed_pin_only_examples_import_end_to_end() {
     env.running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_bimp_seed_badge_and_pin_example_imports_end_to_end() {
-    let env = Env::start().await;
+async fn br_bimp_seed_badge_and_pin_example_imports_end_to_end(storage: Storage) {
+    let env = Env::start(storage).await;
     env.configure(json!({"mode": "badgeAndPin", "pinGeneration": "setByAdmin"})).await;
     let jdoe = env.create_user("jdoe@company.com").await;
     env.create_user("llane@company.com").await;
@@ -687,9 +675,8 @@ async fn br_bimp_seed_badge_and_pin_example_imports_end_to_end() {
     env.running.shutdown().await;
 }
 
-#[tokio::test]
-async fn badge_numbers_pins_and_login_codes_are_never_stored_in_clear() {
-    let env = Env::start().await;
+async fn badge_numbers_pins_and_login_codes_are_never_stored_in_clear(storage: Storage) {
+    let env = Env::start(storage).await;
     env.configure(json!({"mode": "standard", "methods": ["badge", "pin", "secureLogin"], "pinLength": 12,
                          "pinGeneration": "setByAdmin"}))
         .await;
@@ -717,9 +704,8 @@ async fn badge_numbers_pins_and_login_codes_are_never_stored_in_clear() {
     env.running.shutdown().await;
 }
 
-#[tokio::test]
-async fn other_organisations_answer_404_and_users_without_the_role_403() {
-    let env = Env::start().await;
+async fn other_organisations_answer_404_and_users_without_the_role_403(storage: Storage) {
+    let env = Env::start(storage).await;
     let org_b = e2e::second_org(&env.running).await.0;
     let http = &env.http;
     let admin_b = access_token(&env.running.url, "admin@other.example", ADMIN_PASSWORD).await;
@@ -780,3 +766,21 @@ async fn other_organisations_answer_404_and_users_without_the_role_403() {
     assert!(env.badges(&[]).await.is_empty());
     env.running.shutdown().await;
 }
+
+e2e::on_both_storages!(
+    br_pin_3_printer_login_configuration_validates_and_keeps_versions,
+    br_bdg_4_badges_are_masked_and_found_only_by_full_email_or_number,
+    br_bdg_2_temporary_badges_expire_after_24_hours,
+    br_bdg_1_an_unknown_badge_is_registered_at_the_printer_on_first_use,
+    br_pin_1_generated_pins_are_mailed_and_never_answered,
+    br_usr_2_administrators_set_pins_only_with_pin_login_and_manual_pins,
+    br_pin_3_user_set_pins_expire_after_the_configured_time,
+    badge_and_pin_mode_needs_both_and_refuses_other_combinations,
+    br_lc_1_login_codes_work_once_for_15_minutes_and_replace_each_other,
+    five_wrong_attempts_lock_the_printer_for_15_minutes,
+    br_bimp_seed_badge_only_example_imports_end_to_end,
+    br_bimp_br_pin_4_seed_pin_only_examples_import_end_to_end,
+    br_bimp_seed_badge_and_pin_example_imports_end_to_end,
+    badge_numbers_pins_and_login_codes_are_never_stored_in_clear,
+    other_organisations_answer_404_and_users_without_the_role_403,
+);

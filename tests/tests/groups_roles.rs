@@ -4,7 +4,7 @@
 //! roles are the union of organisation, group and user assignments within entitlements),
 //! role checks and tenant isolation.
 
-use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, expect_problem, start};
+use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, Storage, access_token, expect_problem, start_on};
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
 use shared::identity::groups;
@@ -69,10 +69,9 @@ async fn all_groups(url: &str, org: &str, token: &str) -> Vec<Value> {
     page["items"].as_array().unwrap().clone()
 }
 
-#[tokio::test]
-async fn e_group_a_new_organisation_starts_with_the_predefined_groups() {
+async fn e_group_a_new_organisation_starts_with_the_predefined_groups(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let (token, org) = admin(&running.url).await;
     let listed = all_groups(&running.url, &org, &token).await;
     let by_name = |name: &str| {
@@ -105,10 +104,9 @@ async fn e_group_a_new_organisation_starts_with_the_predefined_groups() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_grp_1_group_names_are_unique_per_organisation_regardless_of_case() {
+async fn br_grp_1_group_names_are_unique_per_organisation_regardless_of_case(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let (org_b, _) = e2e::second_org(&running).await;
     let url = &running.url;
     let (token, org) = admin(url).await;
@@ -157,10 +155,9 @@ async fn br_grp_1_group_names_are_unique_per_organisation_regardless_of_case() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_grp_1_deleting_a_group_unlinks_its_members_and_keeps_the_users() {
+async fn br_grp_1_deleting_a_group_unlinks_its_members_and_keeps_the_users(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let url = &running.url;
     let (token, org) = admin(url).await;
     let group = group_id(url, &org, &token, json!({"name": "Printers floor 2"})).await;
@@ -225,10 +222,9 @@ async fn br_grp_1_deleting_a_group_unlinks_its_members_and_keeps_the_users() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_grp_2_the_access_group_needs_sub_org_creation_and_exists_once() {
+async fn br_grp_2_the_access_group_needs_sub_org_creation_and_exists_once(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let (org_b, _) = e2e::second_org(&running).await;
     let url = &running.url;
     let (token, org) = admin(url).await;
@@ -251,10 +247,9 @@ async fn br_grp_2_the_access_group_needs_sub_org_creation_and_exists_once() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_grp_2_partner_administrator_only_for_access_group_members_or_the_group() {
+async fn br_grp_2_partner_administrator_only_for_access_group_members_or_the_group(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let url = &running.url;
     let (token, org) = admin(url).await;
     let partner = json!({"roles": ["Partner Administrator"]});
@@ -288,10 +283,9 @@ async fn br_grp_2_partner_administrator_only_for_access_group_members_or_the_gro
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn r_misc_effective_roles_are_the_union_of_org_group_and_user_roles_within_entitlements() {
+async fn r_misc_effective_roles_are_the_union_of_org_group_and_user_roles_within_entitlements(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let url = &running.url;
     let (token, org) = admin(url).await;
     let email = "union@example.org";
@@ -353,10 +347,9 @@ async fn effective_roles_of_token(url: &str, token: &str) -> Vec<String> {
     me["roles"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect()
 }
 
-#[tokio::test]
-async fn e_role_unknown_role_names_are_refused_by_name_and_change_nothing() {
+async fn e_role_unknown_role_names_are_refused_by_name_and_change_nothing(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let url = &running.url;
     let (token, org) = admin(url).await;
     let user = create_user(url, &org, &token, "named@example.org").await;
@@ -408,10 +401,9 @@ fn routes(url: &str, org: &str, group: &str, user: &str) -> Vec<(Method, String,
     ]
 }
 
-#[tokio::test]
-async fn a_user_role_token_is_forbidden_on_every_group_and_role_route() {
+async fn a_user_role_token_is_forbidden_on_every_group_and_role_route(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let url = &running.url;
     let (token, org) = admin(url).await;
     let user = create_user(url, &org, &token, "plain@example.org").await;
@@ -429,10 +421,9 @@ async fn a_user_role_token_is_forbidden_on_every_group_and_role_route() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn user_administrators_manage_plain_groups_but_not_groups_that_grant_roles() {
+async fn user_administrators_manage_plain_groups_but_not_groups_that_grant_roles(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let url = &running.url;
     let (token, org) = admin(url).await;
     let user = create_user(url, &org, &token, "useradmin@example.org").await;
@@ -464,10 +455,9 @@ async fn user_administrators_manage_plain_groups_but_not_groups_that_grant_roles
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn another_organisations_groups_and_roles_answer_404_and_stay_unchanged() {
+async fn another_organisations_groups_and_roles_answer_404_and_stay_unchanged(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let (org_b, user_b) = e2e::second_org(&running).await;
     let url = &running.url;
     let (admin_a, _) = admin(url).await;
@@ -487,3 +477,16 @@ async fn another_organisations_groups_and_roles_answer_404_and_stay_unchanged() 
     assert_eq!(all_groups(url, &org_b, &token_b).await.len(), 5, "no group was created in B");
     running.shutdown().await;
 }
+
+e2e::on_both_storages!(
+    e_group_a_new_organisation_starts_with_the_predefined_groups,
+    br_grp_1_group_names_are_unique_per_organisation_regardless_of_case,
+    br_grp_1_deleting_a_group_unlinks_its_members_and_keeps_the_users,
+    br_grp_2_the_access_group_needs_sub_org_creation_and_exists_once,
+    br_grp_2_partner_administrator_only_for_access_group_members_or_the_group,
+    r_misc_effective_roles_are_the_union_of_org_group_and_user_roles_within_entitlements,
+    e_role_unknown_role_names_are_refused_by_name_and_change_nothing,
+    a_user_role_token_is_forbidden_on_every_group_and_role_route,
+    user_administrators_manage_plain_groups_but_not_groups_that_grant_roles,
+    another_organisations_groups_and_roles_answer_404_and_stay_unchanged,
+);

@@ -1,7 +1,9 @@
 //! Identity end to end through HTTP against the in-process runner: tokens, `/v1/me`,
 //! users, tenant isolation and role checks.
 
-use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, expect_problem, options, sign_in, start, start_with};
+use e2e::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Storage, access_token, expect_problem, options_on, sign_in, start_on, start_with,
+};
 use reqwest::Client;
 use serde_json::{Value, json};
 use shared::identity::store;
@@ -17,10 +19,9 @@ async fn org_of(url: &str, token: &str) -> String {
     body["organisation"]["id"].as_str().unwrap().to_string()
 }
 
-#[tokio::test]
-async fn password_grant_issues_tokens_in_the_documented_shape() {
+async fn password_grant_issues_tokens_in_the_documented_shape(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let grant = sign_in(&running.url, "ADMIN@printcloud.test", ADMIN_PASSWORD).await;
     assert_eq!(grant["token_type"], "bearer");
     assert_eq!(grant["expires_in"], 900);
@@ -62,10 +63,9 @@ async fn password_grant_issues_tokens_in_the_documented_shape() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn me_shows_the_caller_their_organisation_and_effective_roles() {
+async fn me_shows_the_caller_their_organisation_and_effective_roles(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let token = access_token(&running.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let response = me(&running.url, &token).await;
     assert_eq!(response.status().as_u16(), 200);
@@ -79,10 +79,9 @@ async fn me_shows_the_caller_their_organisation_and_effective_roles() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+async fn refresh_tokens_rotate_and_reuse_revokes_the_family(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let first = sign_in(&running.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let refresh = |token: Value| {
         let url = running.url.clone();
@@ -113,10 +112,9 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn tokens_are_refused_when_tampered_unsigned_or_expired() {
+async fn tokens_are_refused_when_tampered_unsigned_or_expired(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = options(dir.path());
+    let mut opts = options_on(storage, dir.path());
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     opts.clock = clock.clone();
     let running = start_with(opts).await;
@@ -140,10 +138,9 @@ async fn tokens_are_refused_when_tampered_unsigned_or_expired() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn discovery_documents_name_the_issuer_and_its_keys() {
+async fn discovery_documents_name_the_issuer_and_its_keys(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let http = Client::new();
     let config: Value = http
         .get(format!("{}/.well-known/openid-configuration", running.url))
@@ -170,10 +167,9 @@ async fn discovery_documents_name_the_issuer_and_its_keys() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn administrators_manage_users_and_users_see_only_themselves() {
+async fn administrators_manage_users_and_users_see_only_themselves(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let http = Client::new();
     let admin = access_token(&running.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let org = org_of(&running.url, &admin).await;
@@ -254,10 +250,9 @@ async fn administrators_manage_users_and_users_see_only_themselves() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn another_organisations_users_answer_404_and_stay_unchanged() {
+async fn another_organisations_users_answer_404_and_stay_unchanged(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let (org_b, user_b) = e2e::second_org(&running).await;
     let http = Client::new();
     let admin_a = access_token(&running.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -281,10 +276,9 @@ async fn another_organisations_users_answer_404_and_stay_unchanged() {
 
 /// WF-USER-CRUD (L4252–L4253): instead of a password, the new user is mailed a single-use
 /// link to set one.
-#[tokio::test]
-async fn a_new_user_can_be_mailed_a_link_to_set_the_password() {
+async fn a_new_user_can_be_mailed_a_link_to_set_the_password(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let http = Client::new();
     let admin = access_token(&running.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let org = org_of(&running.url, &admin).await;
@@ -320,3 +314,14 @@ async fn a_new_user_can_be_mailed_a_link_to_set_the_password() {
     access_token(&running.url, "linked@example.org", "Linked-Passw0rd!").await;
     running.shutdown().await;
 }
+
+e2e::on_both_storages!(
+    password_grant_issues_tokens_in_the_documented_shape,
+    me_shows_the_caller_their_organisation_and_effective_roles,
+    refresh_tokens_rotate_and_reuse_revokes_the_family,
+    tokens_are_refused_when_tampered_unsigned_or_expired,
+    discovery_documents_name_the_issuer_and_its_keys,
+    administrators_manage_users_and_users_see_only_themselves,
+    another_organisations_users_answer_404_and_stay_unchanged,
+    a_new_user_can_be_mailed_a_link_to_set_the_password,
+);

@@ -8,7 +8,7 @@
 //! Requests carry an empty JSON object as body: the tenant and role checks run before the
 //! body is judged, so no route can answer a body error first.
 
-use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, second_org, start};
+use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, Storage, access_token, second_org, start_on};
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
 use shared::ports::{Item, Query};
@@ -55,10 +55,9 @@ async fn call(http: &Client, url: &str, token: &str, method: &Method, path: &str
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
-async fn every_organisation_route_hides_other_organisations_and_refuses_plain_users() {
+async fn every_organisation_route_hides_other_organisations_and_refuses_plain_users(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let http = Client::new();
     let url = running.url.clone();
     let admin = access_token(&url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -109,3 +108,5 @@ async fn every_organisation_route_hides_other_organisations_and_refuses_plain_us
     assert!(changed.is_empty(), "nothing of the user's own organisation changed: {changed:?}");
     running.shutdown().await;
 }
+
+e2e::on_both_storages!(every_organisation_route_hides_other_organisations_and_refuses_plain_users,);

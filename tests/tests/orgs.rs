@@ -1,6 +1,6 @@
 //! Child organisations end to end (D-SUBORG, BR-ORG-1…5, WF-SUBORG-GROUP).
 
-use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, expect_problem, start};
+use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, Storage, access_token, expect_problem, start_on};
 use reqwest::Client;
 use serde_json::{Value, json};
 
@@ -55,10 +55,9 @@ async fn partner(running: &printcloud::serve::Running, access_roles: Value) -> P
     Partner { url, org, token, http }
 }
 
-#[tokio::test]
-async fn d_suborg_only_access_group_administrators_create_child_organisations() {
+async fn d_suborg_only_access_group_administrators_create_child_organisations(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let http = Client::new();
     let outsider = access_token(&running.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let refused =
@@ -81,10 +80,9 @@ async fn d_suborg_only_access_group_administrators_create_child_organisations() 
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_org_1_names_are_unique_and_without_special_characters() {
+async fn br_org_1_names_are_unique_and_without_special_characters(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let partner = partner(&running, json!(["Partner Administrator"])).await;
     for bad in ["Acme!", "a/b", "", "   ", "Acme <script>"] {
         expect_problem(partner.post("/v1/orgs", json!({"name": bad})).await, 400, "invalid_org_name").await;
@@ -98,10 +96,9 @@ async fn br_org_1_names_are_unique_and_without_special_characters() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn wf_suborg_group_partners_reach_child_organisations_through_the_access_group() {
+async fn wf_suborg_group_partners_reach_child_organisations_through_the_access_group(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let partner = partner(&running, json!(["Partner Administrator", "User Administrator"])).await;
     let child: Value = partner.post("/v1/orgs", json!({"name": "Acme"})).await.json().await.unwrap();
     let child_id = child["id"].as_str().unwrap();
@@ -126,10 +123,9 @@ async fn wf_suborg_group_partners_reach_child_organisations_through_the_access_g
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_org_4_and_5_deleting_needs_the_typed_name_and_removes_everything() {
+async fn br_org_4_and_5_deleting_needs_the_typed_name_and_removes_everything(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let partner = partner(&running, json!(["Partner Administrator", "Organization Administrator"])).await;
     let child: Value = partner.post("/v1/orgs", json!({"name": "Acme"})).await.json().await.unwrap();
     let child_id = child["id"].as_str().unwrap().to_string();
@@ -158,10 +154,9 @@ async fn br_org_4_and_5_deleting_needs_the_typed_name_and_removes_everything() {
     running.shutdown().await;
 }
 
-#[tokio::test]
-async fn br_org_2_and_3_mps_managed_or_deleting_organisations_are_not_deleted() {
+async fn br_org_2_and_3_mps_managed_or_deleting_organisations_are_not_deleted(storage: Storage) {
     let dir = tempfile::tempdir().unwrap();
-    let running = start(dir.path()).await;
+    let running = start_on(storage, dir.path()).await;
     let partner = partner(&running, json!(["Partner Administrator"])).await;
     let managed: Value = partner.post("/v1/orgs", json!({"name": "Managed"})).await.json().await.unwrap();
     let managed_id = managed["id"].as_str().unwrap();
@@ -188,3 +183,11 @@ async fn br_org_2_and_3_mps_managed_or_deleting_organisations_are_not_deleted() 
     expect_problem(busy, 409, "deletion_in_progress").await;
     running.shutdown().await;
 }
+
+e2e::on_both_storages!(
+    d_suborg_only_access_group_administrators_create_child_organisations,
+    br_org_1_names_are_unique_and_without_special_characters,
+    wf_suborg_group_partners_reach_child_organisations_through_the_access_group,
+    br_org_4_and_5_deleting_needs_the_typed_name_and_removes_everything,
+    br_org_2_and_3_mps_managed_or_deleting_organisations_are_not_deleted,
+);

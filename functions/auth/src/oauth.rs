@@ -79,6 +79,10 @@ async fn token(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Resul
                 (None, _, _) => return Err(missing("client_id")),
                 (_, None, _) => return Err(missing("client_secret")),
             };
+            if client_id.starts_with(shared::fleet::credentials::CLIENT_ID_PREFIX) {
+                // An enrolled printer's or agent's device credential.
+                return shared::fleet::credentials::grant(&ctx, &client_id, &client_secret).await.map(Json);
+            }
             return applications::client_credentials_grant(&ctx, &client_id, &client_secret).await.map(Json);
         }
         other => {

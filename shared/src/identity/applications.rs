@@ -417,6 +417,7 @@ pub async fn client_credentials_grant(ctx: &Ctx, client_id: &str, client_secret:
         scope: application.scopes,
         jti: ctx.ids.new_id(),
         printer: None,
+        agent: None,
         family: None,
         roles: Vec::new(),
     };

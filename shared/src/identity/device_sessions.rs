@@ -267,6 +267,7 @@ async fn session(ctx: &Ctx, org_id: &str, user: &User, printer_id: &str) -> Resu
         scope: Vec::new(),
         jti: ctx.ids.new_id(),
         printer: Some(printer_id.to_string()),
+        agent: None,
         family: None,
         roles,
     };

@@ -17,6 +17,11 @@ pub enum Purpose {
     Pin,
     /// A secure login code (E-LOGINCODE).
     LoginCode,
+    /// A device credential's secret (the "organisation" part is the client id).
+    DeviceSecret,
+    /// An enrollment or activation code (the "organisation" part is empty: codes are looked
+    /// up before the organisation is known).
+    EnrollmentCode,
 }
 
 impl Purpose {
@@ -25,6 +30,8 @@ impl Purpose {
             Purpose::Badge => b"badge",
             Purpose::Pin => b"pin",
             Purpose::LoginCode => b"login-code",
+            Purpose::DeviceSecret => b"device-secret",
+            Purpose::EnrollmentCode => b"enrollment-code",
         }
     }
 }

@@ -155,6 +155,7 @@ async fn issue_pair(
         scope: Vec::new(),
         jti: ctx.ids.new_id(),
         printer: None,
+        agent: None,
         family: None,
         roles,
     };

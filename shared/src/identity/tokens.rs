@@ -35,6 +35,8 @@ pub enum TokenKind {
     DeviceSession,
     /// A refresh token, exchangeable once for a new access token of its family.
     Refresh,
+    /// An enrolled printer or agent (its device credential); `printer` or `agent` says which.
+    Device,
 }
 
 /// The claims of every printcloud token. Registered claims keep their JWT names; the rest
@@ -62,9 +64,12 @@ pub struct Claims {
     pub iat: i64,
     /// Unique token id, for revocation and refresh-token reuse detection.
     pub jti: String,
-    /// The printer a device session is bound to.
+    /// The printer a device session or device token is bound to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub printer: Option<String>,
+    /// The agent a device token stands for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
     /// The refresh-token family, so reuse of a spent refresh token can revoke the family.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
@@ -93,8 +98,10 @@ pub struct NewToken {
     pub scope: Vec<String>,
     /// Unique token id (from the `Ids` port).
     pub jti: String,
-    /// The printer of a device session.
+    /// The printer of a device session or device token.
     pub printer: Option<String>,
+    /// The agent of a device token.
+    pub agent: Option<String>,
     /// The refresh-token family.
     pub family: Option<String>,
     /// The subject's effective roles.
@@ -209,6 +216,7 @@ impl TokenIssuer {
             iat,
             jti: token.jti,
             printer: token.printer,
+            agent: token.agent,
             family: token.family,
             roles: token.roles,
         };
@@ -339,6 +347,7 @@ mod tests {
             scope: vec!["print:release".into(), "jobs:read".into()],
             jti: "01JTI".into(),
             printer: Some("printer-7".into()),
+            agent: None,
             family: None,
             roles: Vec::new(),
         }
@@ -380,6 +389,7 @@ mod tests {
                 iat: t0().timestamp(),
                 jti: "01JTI".into(),
                 printer: Some("printer-7".into()),
+                agent: None,
                 family: None,
                 roles: Vec::new(),
             }
@@ -394,6 +404,7 @@ mod tests {
             kind: TokenKind::Refresh,
             scope: vec![],
             printer: None,
+            agent: None,
             family: Some("fam-1".into()),
             roles: Vec::new(),
             ..device_session()

@@ -314,6 +314,10 @@ pub struct Query {
     pub limit: u32,
     /// Where the previous page stopped (its [`Page::cursor`]).
     pub cursor: Option<String>,
+    /// How many matching items to pass over before the page starts, for APIs that page
+    /// by number (the Fleet Integration API). Skipped items are read as keys only; on
+    /// DynamoDB the cost still grows with the number skipped.
+    pub skip: u64,
 }
 
 impl Query {
@@ -326,6 +330,7 @@ impl Query {
             forward: true,
             limit: 50,
             cursor: None,
+            skip: 0,
         }
     }
 
@@ -360,6 +365,12 @@ impl Query {
     /// Continues after the page that answered `cursor`.
     pub fn after(mut self, cursor: Option<String>) -> Self {
         self.cursor = cursor;
+        self
+    }
+
+    /// Passes over the first `skip` matching items.
+    pub fn skip(mut self, skip: u64) -> Self {
+        self.skip = skip;
         self
     }
 }
@@ -425,6 +436,9 @@ pub trait Table: Send + Sync {
 
     /// One page of a query.
     async fn query(&self, query: &Query) -> StoreResult<Page>;
+
+    /// How many live items `query` selects (its `limit`, `cursor` and `skip` are ignored).
+    async fn count(&self, query: &Query) -> StoreResult<u64>;
 
     /// All writes or none: if any condition fails, nothing is written and the answer is
     /// `TransactionCanceled` naming the failed writes.

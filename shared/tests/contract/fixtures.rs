@@ -1,17 +1,17 @@
 //! Fresh adapters per test: embedded ones in a temporary directory, AWS ones on uniquely
 //! named resources of the moto server.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType,
-};
 use chrono::Utc;
+use shared::adapters::aws::provision;
 use shared::adapters::aws::{DynamoTable, S3Blobs, SesMailer, SqsQueue};
 use shared::adapters::embedded::{DirBlobs, OutboxMailer, SqliteQueue, SqliteTable, blob_routes};
 use shared::ports::blobs::NotificationRule;
+use shared::ports::queue::QueueSpec;
 use shared::ports::{Blobs, Mailer, ManualClock, Queue, SystemClock, Table, UlidIds};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Logical queue used by the queue cases; its dead-letter queue is `work-dlq`.
 pub const WORK: &str = "work";
@@ -93,13 +93,13 @@ pub async fn aws() -> Fixture {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let table_name = unique("table");
-    create_table(&dynamo, &table_name).await;
+    provision::create_table(&dynamo, &table_name).await.unwrap();
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let prefix = format!("{}-", unique("q"));
     let uploads_arn = create_queues(&sqs, &prefix).await;
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
     let bucket = unique("bucket");
-    create_bucket(&s3, &bucket, &uploads_arn).await;
+    provision::create_bucket(&s3, &bucket, &[("uploads/", uploads_arn)]).await.unwrap();
     let ses = aws_sdk_sesv2::Client::new(&sdk);
     ses.create_email_identity().email_identity(MAIL_FROM).send().await.unwrap();
     Fixture {
@@ -114,89 +114,10 @@ pub async fn aws() -> Fixture {
     }
 }
 
-async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
-    let attribute = |n: &str| {
-        AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
-    };
-    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
-    let index = |n: &str| {
-        GlobalSecondaryIndex::builder()
-            .index_name(n)
-            .key_schema(key(&format!("{n}pk"), KeyType::Hash))
-            .key_schema(key(&format!("{n}sk"), KeyType::Range))
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
-            .build()
-            .unwrap()
-    };
-    let mut request = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .global_secondary_indexes(index("gsi1"))
-        .global_secondary_indexes(index("gsi2"));
-    for a in ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] {
-        request = request.attribute_definitions(attribute(a));
-    }
-    request.send().await.unwrap();
-}
-
 /// Creates `work` (redriving to `work-dlq` after 2 receives) and `uploads-events`;
 /// answers the ARN of the latter.
 async fn create_queues(client: &aws_sdk_sqs::Client, prefix: &str) -> String {
-    use aws_sdk_sqs::types::QueueAttributeName;
-    let arn_of = |url: String| async move {
-        client
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&QueueAttributeName::QueueArn]
-            .clone()
-    };
-    let dlq = client.create_queue().queue_name(format!("{prefix}{WORK_DLQ}")).send().await.unwrap();
-    let dlq_arn = arn_of(dlq.queue_url.unwrap()).await;
-    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVES}).to_string();
-    client
-        .create_queue()
-        .queue_name(format!("{prefix}{WORK}"))
-        .attributes(QueueAttributeName::RedrivePolicy, redrive)
-        .send()
-        .await
-        .unwrap();
-    let uploads = client.create_queue().queue_name(format!("{prefix}{UPLOADS}")).send().await.unwrap();
-    arn_of(uploads.queue_url.unwrap()).await
-}
-
-async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str, uploads_queue_arn: &str) {
-    use aws_sdk_s3::types::{
-        Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
-        QueueConfiguration, S3KeyFilter,
-    };
-    client.create_bucket().bucket(bucket).send().await.unwrap();
-    let filter = NotificationConfigurationFilter::builder()
-        .key(
-            S3KeyFilter::builder()
-                .filter_rules(FilterRule::builder().name(FilterRuleName::Prefix).value("uploads/").build())
-                .build(),
-        )
-        .build();
-    let queue = QueueConfiguration::builder()
-        .id(UPLOADS)
-        .queue_arn(uploads_queue_arn)
-        .events(Event::S3ObjectCreated)
-        .filter(filter)
-        .build()
-        .unwrap();
-    client
-        .put_bucket_notification_configuration()
-        .bucket(bucket)
-        .notification_configuration(NotificationConfiguration::builder().queue_configurations(queue).build())
-        .send()
-        .await
-        .unwrap();
+    let work = QueueSpec { name: WORK, max_receives: MAX_RECEIVES, visibility: Duration::from_secs(30) };
+    provision::create_queue_with_dlq(client, prefix, &work).await.unwrap();
+    provision::create_queue(client, &format!("{prefix}{UPLOADS}"), HashMap::new()).await.unwrap()
 }

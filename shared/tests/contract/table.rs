@@ -2,8 +2,8 @@
 
 use crate::fixtures::Fixture;
 use serde_json::{Value, json};
-use shared::ports::StoreError;
 use shared::ports::table::{Condition, Index, Item, Key, Query, SortKey, Update, Write};
+use shared::ports::{Clock, StoreError};
 
 fn item(value: Value) -> Item {
     match value {
@@ -242,6 +242,40 @@ pub async fn table_query_secondary_indexes_paginate(f: &Fixture) {
     let (items, _) = all_pages(f, Query::on_index(Index::Gsi2, "USER#003").begins_with("JOB#").limit(5)).await;
     let expected: Vec<String> = (0..120).filter(|i| i % 7 == 3).map(|i| format!("JOB#{i:03}")).collect();
     assert_eq!(sks(&items), expected);
+}
+
+/// Numbered pages (the Fleet Integration API): `skip` passes over items, alone or after a
+/// cursor and on an index; `count` counts live items only.
+pub async fn table_query_skip_and_count(f: &Fixture) {
+    put_many(f, "ORG#1", 250).await;
+    let now = f.clock.now().timestamp();
+    let expired = item(json!({"pk": "ORG#1", "sk": "JOB#0100x", "ttl": now - 10}));
+    f.table.put(expired, Condition::Always).await.unwrap();
+    let jobs = || Query::partition("ORG#1").begins_with("JOB#");
+
+    assert_eq!(f.table.count(&jobs()).await.unwrap(), 250, "expired items are not counted");
+    assert_eq!(f.table.count(&Query::partition("ORG#404")).await.unwrap(), 0);
+    let page = f.table.query(&jobs().limit(100).skip(200)).await.unwrap();
+    assert_eq!(sks(&page.items), (200..250).map(|i| format!("JOB#{i:04}")).collect::<Vec<_>>());
+    assert!(page.cursor.is_none());
+    let page = f.table.query(&jobs().limit(2).skip(102)).await.unwrap();
+    assert_eq!(sks(&page.items), ["JOB#0102", "JOB#0103"].map(String::from), "an expired item is not skipped as one");
+    let page = f.table.query(&jobs().limit(2).skip(5).reverse()).await.unwrap();
+    assert_eq!(sks(&page.items), ["JOB#0244", "JOB#0243"].map(String::from));
+    let first = f.table.query(&jobs().limit(10)).await.unwrap();
+    let page = f.table.query(&jobs().limit(2).after(first.cursor).skip(10)).await.unwrap();
+    assert_eq!(sks(&page.items), ["JOB#0020", "JOB#0021"].map(String::from), "skip counts from the cursor");
+    assert!(f.table.query(&jobs().skip(250)).await.unwrap().items.is_empty());
+    assert!(f.table.query(&jobs().skip(10_000)).await.unwrap().items.is_empty());
+
+    for i in 0..30 {
+        let indexed = item(json!({"pk": format!("P#{i:02}"), "sk": "X", "gsi1pk": "ALL", "gsi1sk": format!("{i:02}")}));
+        f.table.put(indexed, Condition::Always).await.unwrap();
+    }
+    assert_eq!(f.table.count(&Query::on_index(Index::Gsi1, "ALL")).await.unwrap(), 30);
+    let page = f.table.query(&Query::on_index(Index::Gsi1, "ALL").limit(2).skip(28)).await.unwrap();
+    let keys: Vec<&str> = page.items.iter().map(|i| i["gsi1sk"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["28", "29"]);
 }
 
 pub async fn table_invalid_cursor_is_refused(f: &Fixture) {

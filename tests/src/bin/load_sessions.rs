@@ -56,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
         scope: vec!["badges-auth".into()],
         jti: "load".into(),
         printer: None,
+        agent: None,
         family: None,
         roles: Vec::new(),
     };

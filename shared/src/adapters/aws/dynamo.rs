@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update as DynamoUpdate,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, Select,
+    TransactWriteItem, Update as DynamoUpdate,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -338,6 +338,76 @@ impl DynamoTable {
     }
 }
 
+/// The key condition and live-item filter of `query`, with the expression that names
+/// their attributes and values.
+fn query_expression(query: &Query, now: i64) -> (Expression, String, String) {
+    let (ipk, isk) = query.index.key_attributes();
+    let mut e = Expression::default();
+    let partition_name = e.name(ipk);
+    let partition_value = e.value(AttributeValue::S(query.partition.clone()));
+    let mut key_condition = format!("{partition_name} = {partition_value}");
+    let sort_name = if query.sort == SortKey::All { String::new() } else { e.name(isk) };
+    let mut sort_value = |v: &String| e.value(AttributeValue::S(v.clone()));
+    let sort_clause = match &query.sort {
+        SortKey::All => None,
+        SortKey::Equals(v) => Some(format!("{sort_name} = {}", sort_value(v))),
+        SortKey::BeginsWith(p) => Some(format!("begins_with({sort_name}, {})", sort_value(p))),
+        SortKey::Between(lo, hi) => Some(format!("{sort_name} BETWEEN {} AND {}", sort_value(lo), sort_value(hi))),
+        SortKey::AtLeast(lo) => Some(format!("{sort_name} >= {}", sort_value(lo))),
+        SortKey::AtMost(hi) => Some(format!("{sort_name} <= {}", sort_value(hi))),
+    };
+    if let Some(clause) = sort_clause {
+        key_condition.push_str(&format!(" AND {clause}"));
+    }
+    let filter = e.live(now);
+    (e, key_condition, filter)
+}
+
+impl DynamoTable {
+    /// Reads (keys only) past the first `query.skip` matching items from `start`; answers
+    /// the key to continue after, or `None` when fewer items match.
+    async fn skip_keys(&self, query: &Query, mut start: Option<Attributes>) -> StoreResult<Option<Attributes>> {
+        let (mut e, key_condition, filter) = query_expression(query, self.now());
+        let (ipk, isk) = query.index.key_attributes();
+        let mut projected: Vec<&str> = vec![PK, SK];
+        for attribute in [ipk, isk] {
+            if !projected.contains(&attribute) {
+                projected.push(attribute);
+            }
+        }
+        let projection = projected.iter().map(|a| e.name(a)).collect::<Vec<_>>().join(", ");
+        let mut remaining = query.skip;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(query.index.name().map(str::to_string))
+                .key_condition_expression(&key_condition)
+                .filter_expression(&filter)
+                .projection_expression(&projection)
+                .set_expression_attribute_names(e.names())
+                .set_expression_attribute_values(e.values())
+                .scan_index_forward(query.forward)
+                .limit(remaining.min(1000) as i32)
+                .set_exclusive_start_key(start.take())
+                .consistent_read(query.index == Index::Primary)
+                .send()
+                .await
+                .map_err(map_error)?;
+            let keys = output.items.unwrap_or_default();
+            remaining -= keys.len() as u64;
+            if remaining == 0 {
+                return Ok(keys.into_iter().last().or(output.last_evaluated_key));
+            }
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Table for DynamoTable {
     async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
@@ -403,26 +473,6 @@ impl Table for DynamoTable {
     }
 
     async fn query(&self, query: &Query) -> StoreResult<Page> {
-        let now = self.now();
-        let (ipk, isk) = query.index.key_attributes();
-        let mut e = Expression::default();
-        let partition_name = e.name(ipk);
-        let partition_value = e.value(AttributeValue::S(query.partition.clone()));
-        let mut key_condition = format!("{partition_name} = {partition_value}");
-        let sort_name = if query.sort == SortKey::All { String::new() } else { e.name(isk) };
-        let mut sort_value = |v: &String| e.value(AttributeValue::S(v.clone()));
-        let sort_clause = match &query.sort {
-            SortKey::All => None,
-            SortKey::Equals(v) => Some(format!("{sort_name} = {}", sort_value(v))),
-            SortKey::BeginsWith(p) => Some(format!("begins_with({sort_name}, {})", sort_value(p))),
-            SortKey::Between(lo, hi) => Some(format!("{sort_name} BETWEEN {} AND {}", sort_value(lo), sort_value(hi))),
-            SortKey::AtLeast(lo) => Some(format!("{sort_name} >= {}", sort_value(lo))),
-            SortKey::AtMost(hi) => Some(format!("{sort_name} <= {}", sort_value(hi))),
-        };
-        if let Some(clause) = sort_clause {
-            key_condition.push_str(&format!(" AND {clause}"));
-        }
-        let filter = e.live(now);
         let mut start: Option<Attributes> = match &query.cursor {
             Some(cursor) => Some(
                 table::decode_cursor(cursor, query.index)?
@@ -432,6 +482,13 @@ impl Table for DynamoTable {
             ),
             None => None,
         };
+        if query.skip > 0 {
+            match self.skip_keys(query, start.take()).await? {
+                Some(after_skipped) => start = Some(after_skipped),
+                None => return Ok(Page::default()),
+            }
+        }
+        let (e, key_condition, filter) = query_expression(query, self.now());
         let wanted = query.limit as usize + 1;
         let mut items = Vec::new();
         loop {
@@ -463,6 +520,34 @@ impl Table for DynamoTable {
         items.truncate(query.limit as usize);
         let cursor = more.then(|| table::cursor_for(items.last().expect("a full page"), query.index));
         Ok(Page { items, cursor })
+    }
+
+    async fn count(&self, query: &Query) -> StoreResult<u64> {
+        let (e, key_condition, filter) = query_expression(query, self.now());
+        let mut start: Option<Attributes> = None;
+        let mut total = 0u64;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(query.index.name().map(str::to_string))
+                .key_condition_expression(&key_condition)
+                .filter_expression(&filter)
+                .set_expression_attribute_names(e.names())
+                .set_expression_attribute_values(e.values())
+                .select(Select::Count)
+                .set_exclusive_start_key(start.take())
+                .consistent_read(query.index == Index::Primary)
+                .send()
+                .await
+                .map_err(map_error)?;
+            total += output.count.max(0) as u64;
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(total);
+            }
+        }
     }
 
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {

@@ -2,6 +2,7 @@
 //! configuration, so `AWS_ENDPOINT_URL` points them at a local AWS-compatible server.
 
 pub mod dynamo;
+pub mod provision;
 pub mod s3;
 pub mod ses;
 pub mod sqs;

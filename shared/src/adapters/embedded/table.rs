@@ -132,8 +132,9 @@ fn write_one(conn: &mut rusqlite::Connection, write: Write, now: i64) -> StoreRe
     })
 }
 
-/// The SQL that selects one page of a query, with its parameters.
-fn page_sql(query: &Query, now: i64, after: Option<&serde_json::Map<String, Value>>) -> (String, Vec<SqlValue>) {
+/// The `WHERE` conditions of a query (live items of its partition and sort-key range,
+/// after `after` when given), with their parameters.
+fn query_filter(query: &Query, now: i64, after: Option<&serde_json::Map<String, Value>>) -> (String, Vec<SqlValue>) {
     let (ipk, isk) = query.index.key_attributes();
     let mut clauses = vec![format!("{ipk} = ?"), "(ttl IS NULL OR ttl > ?)".to_string()];
     let mut args: Vec<SqlValue> = vec![query.partition.clone().into(), now.into()];
@@ -149,7 +150,6 @@ fn page_sql(query: &Query, now: i64, after: Option<&serde_json::Map<String, Valu
         SortKey::AtLeast(lo) => bind(format!("{isk} >= ?"), vec![lo]),
         SortKey::AtMost(hi) => bind(format!("{isk} <= ?"), vec![hi]),
     }
-    let order = if query.forward { "ASC" } else { "DESC" };
     let cmp = if query.forward { ">" } else { "<" };
     let text = |attr: &str| after.and_then(|a| a.get(attr)).and_then(Value::as_str).unwrap_or_default().to_string();
     if after.is_some() {
@@ -159,11 +159,19 @@ fn page_sql(query: &Query, now: i64, after: Option<&serde_json::Map<String, Valu
             bind(format!("({isk}, pk, sk) {cmp} (?, ?, ?)"), vec![&text(isk), &text(PK), &text(SK)]);
         }
     }
+    (clauses.join(" AND "), args)
+}
+
+/// The SQL that selects one page of a query, with its parameters.
+fn page_sql(query: &Query, now: i64, after: Option<&serde_json::Map<String, Value>>) -> (String, Vec<SqlValue>) {
+    let (_, isk) = query.index.key_attributes();
+    let (filter, args) = query_filter(query, now, after);
+    let order = if query.forward { "ASC" } else { "DESC" };
     let tiebreak = if query.index == Index::Primary { String::new() } else { format!(", pk {order}, sk {order}") };
     let sql = format!(
-        "SELECT body FROM items WHERE {} ORDER BY {isk} {order}{tiebreak} LIMIT {}",
-        clauses.join(" AND "),
-        query.limit as usize + 1
+        "SELECT body FROM items WHERE {filter} ORDER BY {isk} {order}{tiebreak} LIMIT {} OFFSET {}",
+        query.limit as usize + 1,
+        query.skip
     );
     (sql, args)
 }
@@ -214,6 +222,17 @@ impl Table for SqliteTable {
             items.truncate(query.limit as usize);
             let cursor = more.then(|| table::cursor_for(items.last().expect("a full page"), query.index));
             Ok(Page { items, cursor })
+        })
+    }
+
+    async fn count(&self, query: &Query) -> StoreResult<u64> {
+        let now = self.now();
+        self.db.read(|conn| {
+            let (filter, args) = query_filter(query, now, None);
+            let mut statement =
+                conn.prepare_cached(&format!("SELECT COUNT(*) FROM items WHERE {filter}")).map_err(sql)?;
+            let count: i64 = statement.query_row(rusqlite::params_from_iter(args), |row| row.get(0)).map_err(sql)?;
+            Ok(count.max(0) as u64)
         })
     }
 
