@@ -82,6 +82,9 @@ async fn every_organisation_route_hides_other_organisations_and_refuses_plain_us
         ("clientId", "pc_unknown"),
         ("badgeId", "unknown"),
         ("importId", "unknown"),
+        ("codeId", "unknown"),
+        ("printerId", "unknown"),
+        ("labelId", "unknown"),
     ];
     for (method, path) in organisation_operations(&document, &org_b, &ids) {
         let (status, body) = call(&http, &url, &admin, &method, &path).await;
@@ -96,6 +99,9 @@ async fn every_organisation_route_hides_other_organisations_and_refuses_plain_us
         ("clientId", "pc_unknown"),
         ("badgeId", "unknown"),
         ("importId", "unknown"),
+        ("codeId", "unknown"),
+        ("printerId", "unknown"),
+        ("labelId", "unknown"),
     ];
     for (method, path) in organisation_operations(&document, &org_a, &ids) {
         let (status, body) = call(&http, &url, &plain, &method, &path).await;
