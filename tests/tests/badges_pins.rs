@@ -542,6 +542,57 @@ async fn five_wrong_attempts_lock_the_printer_for_15_minutes(storage: Storage) {
     env.running.shutdown().await;
 }
 
+/// An enrolled printer's own device token signs users in at that printer: the lockout is
+/// the printer's whatever `printerId` the body claims, and once the printer is unenrolled
+/// its token signs nobody in (`device_unenrolled`).
+async fn enrolled_printers_sign_users_in_with_their_device_token(storage: Storage) {
+    let env = Env::start(storage).await;
+    env.configure(json!({"mode": "standard", "methods": ["badge", "pin"], "pinGeneration": "setByAdmin"})).await;
+    let user = env.create_user("device@example.org").await;
+    assert_eq!(status(env.set_pin(&user, Some(json!({"pin": "864209"}))).await).await, 200);
+    let code: Value = env
+        .http
+        .post(env.org_url("/enrollment-codes"))
+        .bearer_auth(&env.admin)
+        .json(&json!({"kind": "organisation"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let printer = json!({"serialNumber": "DEV-0001", "model": "CX825", "manufacturer": "Lexmark"});
+    let enrolled: Value = env
+        .http
+        .post(env.url("/v1/enroll"))
+        .json(&json!({"code": code["code"], "printer": printer}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let grant = json!({"grant_type": "client_credentials", "client_id": enrolled["credential"]["clientId"],
+        "client_secret": enrolled["credential"]["clientSecret"]});
+    let token: Value = env.http.post(env.url("/oauth/token")).json(&grant).send().await.unwrap().json().await.unwrap();
+    let device = token["access_token"].as_str().unwrap().to_string();
+    let sign_in = |body: Value| env.http.post(env.url("/v1/device/sessions")).bearer_auth(&device).json(&body).send();
+
+    let session: Value = sign_in(json!({"pin": "864209"})).await.unwrap().json().await.unwrap();
+    let printer_id = enrolled["printer"]["id"].as_str().unwrap();
+    assert_eq!(session["user"]["id"], user.as_str(), "{session}");
+    for n in 0..5 {
+        // The body's printerId does not move the guesses to another printer's counter.
+        let guess = json!({"printerId": format!("elsewhere-{n}"), "pin": format!("00000{n}")});
+        let _ = sign_in(guess).await.unwrap();
+    }
+    expect_problem(sign_in(json!({"pin": "864209"})).await.unwrap(), 429, "pin_locked").await;
+    let unenrolled = env.http.delete(env.org_url(&format!("/printers/{printer_id}"))).bearer_auth(&env.admin);
+    assert_eq!(unenrolled.send().await.unwrap().status().as_u16(), 204);
+    expect_problem(sign_in(json!({"pin": "864209"})).await.unwrap(), 401, "device_unenrolled").await;
+    env.running.shutdown().await;
+}
+
 async fn br_bimp_seed_badge_only_example_imports_end_to_end(storage: Storage) {
     let env = Env::start(storage).await;
     let jdoe = env.create_user("jdoe@company.com").await;
@@ -778,6 +829,7 @@ e2e::on_both_storages!(
     badge_and_pin_mode_needs_both_and_refuses_other_combinations,
     br_lc_1_login_codes_work_once_for_15_minutes_and_replace_each_other,
     five_wrong_attempts_lock_the_printer_for_15_minutes,
+    enrolled_printers_sign_users_in_with_their_device_token,
     br_bimp_seed_badge_only_example_imports_end_to_end,
     br_bimp_br_pin_4_seed_pin_only_examples_import_end_to_end,
     br_bimp_seed_badge_and_pin_example_imports_end_to_end,

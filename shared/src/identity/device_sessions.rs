@@ -40,7 +40,9 @@ pub const MAX_PRINTER_ID: usize = 128;
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeviceLogin {
-    /// The printer the session is for (letters, digits, `.`, `_`, `:`, `-`; at most 128).
+    /// The printer the session is for (letters, digits, `.`, `_`, `:`, `-`; at most 128);
+    /// needed with an application token only: a printer's device token names the printer.
+    #[serde(default)]
     pub printer_id: String,
     /// The badge number the reader reported.
     #[serde(default)]
@@ -81,7 +83,8 @@ pub struct DeviceSession {
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BadgeRegistration {
-    /// The printer it happens at.
+    /// The printer it happens at (application tokens only, as for [`DeviceLogin`]).
+    #[serde(default)]
     pub printer_id: String,
     /// The badge number the reader reported.
     pub badge: String,
@@ -91,8 +94,27 @@ pub struct BadgeRegistration {
     pub password: String,
 }
 
+/// The printer a sign-in happens at. An enrolled printer's device token names it (and must
+/// still be the printer's current credential: unenrolled printers sign nobody in); an
+/// application token with scope `badges-auth` states it in the body.
+pub async fn printer_of(ctx: &Ctx, claims: &Claims, stated: &str) -> Result<String, Problem> {
+    if claims.kind == TokenKind::Device {
+        let printer_id = claims.printer.as_deref().ok_or_else(|| {
+            Problem::new(StatusCode::FORBIDDEN, "forbidden", "An agent's token cannot sign users in at a printer.")
+        })?;
+        let record = crate::fleet::printers::find(ctx, &claims.org, printer_id).await?;
+        if record.is_none_or(|r| r.credential_id != claims.sub) {
+            return Err(crate::fleet::credentials::revoked());
+        }
+        return Ok(printer_id.to_string());
+    }
+    require_badges_auth(claims)?;
+    check_printer_id(stated)?;
+    Ok(stated.to_string())
+}
+
 /// 403 unless the caller is an application with scope `badges-auth`.
-pub fn require_badges_auth(claims: &Claims) -> Result<(), Problem> {
+fn require_badges_auth(claims: &Claims) -> Result<(), Problem> {
     if claims.kind == TokenKind::Client && claims.has_scope(BADGES_AUTH_SCOPE) {
         Ok(())
     } else {
@@ -239,20 +261,19 @@ async fn authenticate(ctx: &Ctx, org_id: &str, presented: Presented<'_>) -> Resu
 
 /// `POST /v1/device/sessions`: signs the presented user in at the printer.
 pub async fn open(ctx: &Ctx, claims: &Claims, login: &DeviceLogin) -> Result<DeviceSession, Problem> {
-    require_badges_auth(claims)?;
-    check_printer_id(&login.printer_id)?;
+    let printer_id = printer_of(ctx, claims, &login.printer_id).await?;
     let org_id = claims.org.as_str();
     let config = printer_login::get(ctx, org_id).await?;
     let presented = presented(&config, login)?;
-    throttle::check(ctx, &printer_counter(org_id, &login.printer_id)).await?;
+    throttle::check(ctx, &printer_counter(org_id, &printer_id)).await?;
     let user_id = match authenticate(ctx, org_id, presented).await? {
         Ok(user_id) => user_id,
-        Err(failure) => return Err(fail(ctx, org_id, &login.printer_id, presented.name(), failure).await),
+        Err(failure) => return Err(fail(ctx, org_id, &printer_id, presented.name(), failure).await),
     };
     let Some(record) = store::get_user(ctx, org_id, &user_id).await? else {
-        return Err(fail(ctx, org_id, &login.printer_id, presented.name(), Failure::InvalidCredentials).await);
+        return Err(fail(ctx, org_id, &printer_id, presented.name(), Failure::InvalidCredentials).await);
     };
-    session(ctx, org_id, &record.user, &login.printer_id).await
+    session(ctx, org_id, &record.user, &printer_id).await
 }
 
 async fn session(ctx: &Ctx, org_id: &str, user: &User, printer_id: &str) -> Result<DeviceSession, Problem> {
@@ -293,23 +314,20 @@ fn decoy_hash() -> &'static str {
 /// `POST /v1/device/badges`: the user registers the badge they just presented, proving who
 /// they are with e-mail address and password (BR-BDG-1). The badge is permanent.
 pub async fn register_badge(ctx: &Ctx, claims: &Claims, registration: &BadgeRegistration) -> Result<Badge, Problem> {
-    require_badges_auth(claims)?;
-    check_printer_id(&registration.printer_id)?;
+    let printer_id = printer_of(ctx, claims, &registration.printer_id).await?;
     let org_id = claims.org.as_str();
     let config = printer_login::get(ctx, org_id).await?;
     if !config.uses_badges() {
         return Err(not_allowed(&config));
     }
     badges::normalise(&registration.badge)?;
-    throttle::check(ctx, &printer_counter(org_id, &registration.printer_id)).await?;
+    throttle::check(ctx, &printer_counter(org_id, &printer_id)).await?;
     let user = store::find_user_by_email(ctx, &registration.email).await?.filter(|r| r.user.org_id == org_id);
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let matches = passwords::verify(&registration.password, hash.unwrap_or(decoy_hash())) && hash.is_some();
     let Some(user) = user.filter(|_| matches) else {
-        return Err(
-            fail(ctx, org_id, &registration.printer_id, "badge registration", Failure::InvalidCredentials).await
-        );
+        return Err(fail(ctx, org_id, &printer_id, "badge registration", Failure::InvalidCredentials).await);
     };
-    let description = format!("Registered at printer {}", registration.printer_id);
+    let description = format!("Registered at printer {printer_id}");
     badges::register(ctx, org_id, &user.user, &registration.badge, &description, false).await
 }
