@@ -387,7 +387,7 @@ async fn enroll_by_agent(env: &Env, token: &str, printer: Value) -> (u16, String
 async fn br_la_02_03_activation_codes_expire_after_72_hours_and_limit_activations(storage: Storage) {
     let mut env = Env::start(storage).await;
     let body = json!({"kind": "agentActivation", "agentType": "Fleet Agent", "maxActivations": 2});
-    let code = env.new_code(&env.admin, &env.org, body.clone()).await;
+    let code = env.new_code(&env.admin, &env.org, body).await;
     assert_eq!(code["kind"], "agentActivation");
     assert_eq!(code["agentType"], "Fleet Agent");
     assert_eq!((&code["maxActivations"], &code["activationsLeft"]), (&json!(2), &json!(2)));
@@ -424,14 +424,8 @@ async fn br_la_02_03_activation_codes_expire_after_72_hours_and_limit_activation
     assert_eq!(status(env.telemetry(&printer_token, &full_report()).await).await, 204);
 
     // BR-LA-02: a code works for 72 hours, not in the 73rd.
-    let later = env
-        .new_code(
-            &env.admin,
-            &env.org,
-            json!({"kind": "agentActivation", "agentType": "Fleet Agent",
-        "maxActivations": 3}),
-        )
-        .await;
+    let body = json!({"kind": "agentActivation", "agentType": "Fleet Agent", "maxActivations": 3});
+    let later = env.new_code(&env.admin, &env.org, body).await;
     env.advance(Duration::hours(71) + Duration::minutes(59)).await;
     activated(&env, &later, "Fleet server 4").await;
     env.advance(Duration::minutes(2)).await;
@@ -443,6 +437,11 @@ async fn br_la_02_03_activation_codes_expire_after_72_hours_and_limit_activation
         agents["items"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
     names.sort_unstable();
     assert_eq!(names, ["Fleet server 1", "Fleet server 2", "Fleet server 4"]);
+    // The managed printer's detail names its agent type once, as the managing agent's type.
+    let item = env.org_url(&format!("/printers/{}", managed["printer"]["id"].as_str().unwrap()));
+    let detail = env.get(&item, &env.admin).await.text().await.unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&detail).unwrap()["agentType"], "Fleet Agent");
+    assert_eq!(key_count(&detail, "agentType"), 1, "one agentType key in the printer's detail: {detail}");
     env.running.shutdown().await;
 }
 
@@ -455,6 +454,10 @@ async fn wf_enroll_native_printercode_printer_generated_code_flow(storage: Stora
     let poll_secret = asked["pollSecret"].as_str().unwrap().to_string();
     assert_eq!(time(&asked["expiresAt"]) - env.now(), Duration::hours(1));
     let poll = json!({"printerCode": printer_code, "pollSecret": poll_secret});
+    let claim_url = env.org_url("/printers/claim");
+    let wrong_code = if printer_code == "ABCD-EFGH" { "HGFE-DCBA" } else { "ABCD-EFGH" };
+    let wrong = env.call(Method::POST, &claim_url, Some(&env.admin), Some(&json!({"code": wrong_code}))).await;
+    expect_problem(wrong, 404, "printer_code_not_found").await;
 
     let pending = env.enroll(poll.clone()).await;
     assert_eq!(pending.status().as_u16(), 202);
@@ -462,10 +465,6 @@ async fn wf_enroll_native_printercode_printer_generated_code_flow(storage: Stora
     let guessed = env.enroll(json!({"printerCode": printer_code, "pollSecret": "A".repeat(32)})).await;
     expect_problem(guessed, 404, "printer_code_not_found").await;
 
-    let claim_url = env.org_url("/printers/claim");
-    let wrong_code = if printer_code == "ABCD-EFGH" { "HGFE-DCBA" } else { "ABCD-EFGH" };
-    let wrong = env.call(Method::POST, &claim_url, Some(&env.admin), Some(&json!({"code": wrong_code}))).await;
-    expect_problem(wrong, 404, "printer_code_not_found").await;
     let claimed = env.call(Method::POST, &claim_url, Some(&env.admin), Some(&json!({"code": printer_code}))).await;
     assert_eq!(claimed.status().as_u16(), 202);
     let claimed: Value = claimed.json().await.unwrap();
@@ -666,7 +665,8 @@ async fn integration_json(env: &Env, token: &str, path: &str, query: &[(&str, &s
     response.json().await.unwrap()
 }
 
-/// Enrolls `count` printers `<prefix>-<n>` with `code`; answers the enrollments in order.
+/// Enrolls `count` printers `<prefix>-<n>` with `code`, one after the other (moto fails
+/// concurrent transactions); answers the enrollments in order.
 async fn enroll_many(env: &Env, code: &str, prefix: &str, subnet: u8, count: usize) -> Vec<Value> {
     let mut enrolled = Vec::with_capacity(count);
     for n in 0..count {
@@ -849,7 +849,7 @@ async fn import(env: &Env, label: &str, file_name: &str, bytes: Vec<u8>) -> Resp
 }
 
 async fn br_lb_03_04_label_import_seed_files_and_refusals(storage: Storage) {
-    let env = Env::start(storage).await;
+    let mut env = Env::start(storage).await;
     let code = env.org_code(&env.admin, &env.org).await;
     let by_ip = env.enrolled(&code, printer("LBL-IP-1", "10.195.2.10")).await;
     let by_serial = env.enrolled(&code, printer("50621094752gk", "10.7.0.1")).await;
@@ -909,6 +909,13 @@ async fn br_lb_03_04_label_import_seed_files_and_refusals(storage: Storage) {
         let taken = env.post(&env.org_url("/labels"), &env.admin, json!({"name": name})).await;
         expect_problem(taken, 409, "label_name_taken").await;
     }
+    // The list's other filters (part-3 §4.3): model and serial in any case, communicating within 24 hours.
+    let found = env.listed_serials(&env.admin, &env.org, &[("model", "cx825"), ("serial", "lbl-ip-1")]).await;
+    assert_eq!(found, ["LBL-IP-1"]);
+    assert_eq!(env.listed_serials(&env.admin, &env.org, &[("communicating", "true")]).await.len(), 3);
+    env.advance(Duration::hours(24) + Duration::minutes(1)).await;
+    assert!(env.listed_serials(&env.admin, &env.org, &[("communicating", "true")]).await.is_empty());
+    assert_eq!(env.listed_serials(&env.admin, &env.org, &[("communicating", "false")]).await.len(), 3);
     // A file far above 200 KB is refused the same way, as a problem.
     let mut huge = b"IP Address\n".to_vec();
     while huge.len() <= 300 * 1024 {

@@ -3,7 +3,8 @@
 //! of assets (query `page` 0-based, `size` default 50 at most 200, `serialNumber`), and the
 //! deprecated unpaginated `/assets/inventory/counters`. The data covers the token's
 //! organisation and all its child organisations (R-API-2); an application token
-//! (client_credentials) is what integrators use, a user token needs the fleet view role.
+//! (client_credentials, scope `fleet-integration`) is what integrators use, a user token
+//! needs the fleet view role.
 
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -33,10 +34,20 @@ pub fn routes() -> Router<Ctx> {
         .route(&format!("{BASE}/assets/inventory/counters"), get(legacy_counters))
 }
 
-/// Application tokens of the organisation read its fleet; users need the fleet view role.
+/// Scope an application needs to read the Integration API.
+pub const SCOPE: &str = "fleet-integration";
+
+/// Application tokens need scope `fleet-integration`; users need the fleet view role.
 fn authorize(caller: &Caller) -> Result<(), Problem> {
     if caller.claims.kind == TokenKind::Client {
-        return Ok(());
+        if caller.claims.has_scope(SCOPE) {
+            return Ok(());
+        }
+        return Err(Problem::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            "This needs an application with scope `fleet-integration`.",
+        ));
     }
     caller.authorize(caller.org_id(), Permission::ViewFleet)
 }
@@ -81,7 +92,12 @@ fn page_operation(id: &str, summary: &str) -> utoipa::openapi::path::Operation {
         )
         .response("400", problem_response("`invalid_page_size`, `invalid_query`."))
         .response("401", problem_response("No valid token (`unauthenticated`, `invalid_token`, `token_expired`)."))
-        .response("403", problem_response("A user token without the fleet view role (`forbidden`)."))
+        .response(
+            "403",
+            problem_response(
+                "An application without scope `fleet-integration`, or a user without the fleet view role.",
+            ),
+        )
         .build()
 }
 

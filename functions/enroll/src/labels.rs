@@ -3,6 +3,7 @@
 //! `POST .../labels/{labelId}/import` (body: the TXT or CSV file; `?fileName=` optional).
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post, put};
@@ -25,7 +26,7 @@ pub fn routes() -> Router<Ctx> {
         .route("/v1/orgs/{org_id}/labels/{label_id}", patch(rename).delete(remove))
         .route(
             "/v1/orgs/{org_id}/labels/{label_id}/import",
-            // Larger files are read far enough to answer `file_too_large` (BR-LB-03).
+            // Larger bodies stop being read here; the handler answers `file_too_large`.
             post(import).layer(DefaultBodyLimit::max(MAX_FILE_BYTES + 1024)),
         )
         .route("/v1/orgs/{org_id}/printers/{printer_id}/labels/{label_id}", put(attach).delete(detach))
@@ -114,9 +115,17 @@ async fn import(
     caller: Caller,
     Path((org_id, label_id)): Path<(String, String)>,
     Query(query): Query<ImportQuery>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<LabellingSummary>, Problem> {
     caller.authorize_in(&ctx, &org_id, Permission::ManageFleet).await?;
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "file_too_large",
+            format!("The file is larger than {} KB (BR-LB-03).", MAX_FILE_BYTES / 1024),
+        ),
+        status => Problem::new(status, "invalid_body", rejection.body_text()),
+    })?;
     Ok(Json(labelling::import(&ctx, &org_id, &label_id, query.file_name.as_deref(), &body).await?))
 }
 

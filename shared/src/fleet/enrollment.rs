@@ -333,7 +333,7 @@ pub async fn request_printer_code(ctx: &Ctx, mut identity: PrinterIdentity) -> R
     let poll_secret = codes::generate(32);
     let pending = json!({
         "identity": identity,
-        "pollHash": codes::code_hash(ctx, &poll_secret),
+        "pollHash": codes::code_hash(ctx, &codes::normalise(&poll_secret, 32).unwrap_or_default()),
         "state": "pending",
         "ttl": expires_at.timestamp(),
     });

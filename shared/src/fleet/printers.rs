@@ -88,8 +88,9 @@ pub struct PrinterIdentity {
     #[serde(default)]
     pub release_app: Option<ReleaseApp>,
     /// The agent type the printer runs itself (Native or Printer Agent); ignored when an
-    /// agent enrolls the printer.
-    #[serde(default)]
+    /// agent enrolls the printer. Read at enrollment only: the printer's `agentType` says
+    /// which agent manages it.
+    #[serde(default, skip_serializing)]
     pub agent_type: Option<AgentType>,
 }
 

@@ -368,6 +368,7 @@ async fn assets_load(running: &Running, admin: &Admin, settings: &Settings) -> a
     let bytes = pages.last().map_or(0, |p| p.bytes);
     let measured = Measured::new(pages.iter().map(|p| p.latency).collect(), pages_span(&pages));
     println!("{}", measured.row("assets page (size=200)"));
+    println!("{}", by_position(&pages));
     Ok((measured, bytes))
 }
 
@@ -422,6 +423,7 @@ fn stored_printer(
 /// One page read: which round it belonged to, how long it took, what it held.
 struct PageRead {
     round: usize,
+    page: usize,
     started: Instant,
     latency: Duration,
     serials: Vec<String>,
@@ -444,7 +446,7 @@ async fn read_pages(admin: &Admin, token: String, rounds: usize) -> anyhow::Resu
                 anyhow::bail!("assets page {page} answered {status}: {}", String::from_utf8_lossy(&body));
             }
             let serials = full_page_serials(&serde_json::from_slice(&body)?, page)?;
-            Ok(PageRead { round, started, latency, serials, bytes: body.len() })
+            Ok(PageRead { round, page, started, latency, serials, bytes: body.len() })
         }
     })
     .await
@@ -473,6 +475,22 @@ fn check_rounds(pages: &[PageRead], rounds: usize) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Median latency of the first and of the last ten pages: paging that skips by offset
+/// slows down towards the end.
+fn by_position(pages: &[PageRead]) -> String {
+    let median = |range: std::ops::Range<usize>| {
+        let latencies = pages.iter().filter(|p| range.contains(&p.page)).map(|p| p.latency).collect();
+        Measured::new(latencies, Duration::ZERO).quantile_ms(0.50)
+    };
+    format!(
+        "  assets page p50 by position: pages 0-9 {:.2} ms, pages {}-{} {:.2} ms",
+        median(0..10),
+        PAGES - 10,
+        PAGES - 1,
+        median(PAGES - 10..PAGES)
+    )
 }
 
 /// Time from the first page request to the last answer.
