@@ -309,6 +309,8 @@ async fn wf_enroll_native_pre_org_code_enrolls_and_credential_works_until_unenro
     assert_eq!(telemetry["diagnosticEvents"], json!([sample_event()]));
     assert_eq!(status(env.heartbeat(&token).await).await, 204);
 
+    // BR-UE-01/05/08: unenrolling cannot be stopped, revokes the credential at once and
+    // takes the printer out of the lists.
     let item = env.org_url(&format!("/printers/{printer_id}"));
     assert_eq!(status(env.call(Method::DELETE, &item, Some(&env.admin), None).await).await, 204);
     expect_problem(env.telemetry(&token, &full_report()).await, 401, "device_unenrolled").await;

@@ -364,6 +364,27 @@ fn query_expression(query: &Query, now: i64) -> (Expression, String, String) {
 }
 
 impl DynamoTable {
+    /// A DynamoDB query selecting what `query` selects (key condition, live filter, strong
+    /// reads on the table); callers add paging and what to answer. `e` must already name
+    /// every attribute the caller's expressions use.
+    fn query_request(
+        &self,
+        query: &Query,
+        e: &Expression,
+        key_condition: &str,
+        filter: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(query.index.name().map(str::to_string))
+            .key_condition_expression(key_condition)
+            .filter_expression(filter)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .consistent_read(query.index == Index::Primary)
+    }
+
     /// Reads (keys only) past the first `query.skip` matching items from `start`; answers
     /// the key to continue after, or `None` when fewer items match.
     async fn skip_keys(&self, query: &Query, mut start: Option<Attributes>) -> StoreResult<Option<Attributes>> {
@@ -379,19 +400,11 @@ impl DynamoTable {
         let mut remaining = query.skip;
         loop {
             let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(query.index.name().map(str::to_string))
-                .key_condition_expression(&key_condition)
-                .filter_expression(&filter)
+                .query_request(query, &e, &key_condition, &filter)
                 .projection_expression(&projection)
-                .set_expression_attribute_names(e.names())
-                .set_expression_attribute_values(e.values())
                 .scan_index_forward(query.forward)
                 .limit(remaining.min(1000) as i32)
                 .set_exclusive_start_key(start.take())
-                .consistent_read(query.index == Index::Primary)
                 .send()
                 .await
                 .map_err(map_error)?;
@@ -493,18 +506,10 @@ impl Table for DynamoTable {
         let mut items = Vec::new();
         loop {
             let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(query.index.name().map(str::to_string))
-                .key_condition_expression(&key_condition)
-                .filter_expression(&filter)
-                .set_expression_attribute_names(e.names())
-                .set_expression_attribute_values(e.values())
+                .query_request(query, &e, &key_condition, &filter)
                 .scan_index_forward(query.forward)
                 .limit((wanted - items.len()) as i32)
                 .set_exclusive_start_key(start.take())
-                .consistent_read(query.index == Index::Primary)
                 .send()
                 .await
                 .map_err(map_error)?;
@@ -528,17 +533,9 @@ impl Table for DynamoTable {
         let mut total = 0u64;
         loop {
             let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(query.index.name().map(str::to_string))
-                .key_condition_expression(&key_condition)
-                .filter_expression(&filter)
-                .set_expression_attribute_names(e.names())
-                .set_expression_attribute_values(e.values())
+                .query_request(query, &e, &key_condition, &filter)
                 .select(Select::Count)
                 .set_exclusive_start_key(start.take())
-                .consistent_read(query.index == Index::Primary)
                 .send()
                 .await
                 .map_err(map_error)?;
