@@ -24,3 +24,8 @@ pub fn to_item<T: Serialize>(record: &T, key: &Key, extra: &[(&str, Value)]) -> 
 pub fn from_item<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
     serde_json::from_value(Value::Object(item)).map_err(StoreError::backend)
 }
+
+/// The record stored as the JSON text of an item (from [`crate::ports::Table::query_json`]).
+pub fn from_json<T: DeserializeOwned>(item: &str) -> StoreResult<T> {
+    serde_json::from_str(item).map_err(StoreError::backend)
+}

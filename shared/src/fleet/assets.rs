@@ -14,7 +14,7 @@ use crate::http::Problem;
 use crate::identity::model::Organisation;
 use crate::identity::store;
 use crate::ports::{Index, Query};
-use crate::records::from_item;
+use crate::records::{from_item, from_json};
 
 /// The organisation and all its descendants, parents before children.
 pub async fn scope(ctx: &Ctx, org_id: &str) -> Result<Vec<String>, Problem> {
@@ -49,24 +49,26 @@ fn printers_of(org_id: &str) -> Query {
     Query::partition(store::org_partition(org_id)).begins_with(PRINTER_PREFIX)
 }
 
-/// What the Integration API says about a stored printer.
-pub fn facts(record: &PrinterRecord, now: chrono::DateTime<chrono::Utc>) -> AssetFacts {
-    let printer = &record.printer;
+/// What the Integration API says about a stored printer (taken by value, so the
+/// telemetry moves into the answer instead of being copied).
+pub fn facts(record: PrinterRecord, now: chrono::DateTime<chrono::Utc>) -> AssetFacts {
+    let printer = record.printer;
+    let communicating = Some(printers::is_communicating(&printer, now));
     AssetFacts {
-        manufacturer: printer.identity.manufacturer.clone(),
-        model_name: printer.identity.model.clone(),
-        serial_number: printer.identity.serial_number.clone(),
-        account_id: printer.org_id.clone(),
-        name: printer.identification.name.clone(),
-        description: printer.identification.description.clone(),
+        manufacturer: printer.identity.manufacturer,
+        model_name: printer.identity.model,
+        serial_number: printer.identity.serial_number,
+        account_id: printer.org_id,
+        name: printer.identification.name,
+        description: printer.identification.description,
         date_created: printer.enrolled_at,
         date_modified: printer.date_modified,
         last_communication: printer.last_communication,
         last_data_refresh: printer.last_data_refresh.unwrap_or(printer.enrolled_at),
-        communicating: Some(printers::is_communicating(printer, now)),
+        communicating,
         authenticated: Some(true),
         base_firmware_last_modified_date: None,
-        telemetry: printer.telemetry.clone(),
+        telemetry: printer.telemetry,
     }
 }
 
@@ -86,7 +88,8 @@ pub async fn page(
             }
             _ => None,
         };
-        let content: Vec<Asset> = found.iter().map(|r| integration_api::asset(&facts(r, now), projection)).collect();
+        let content: Vec<Asset> =
+            found.into_iter().map(|r| integration_api::asset(facts(r, now), projection)).collect();
         let total = content.len() as u64;
         let content = if request.page == 0 { content } else { Vec::new() };
         return Ok(integration_api::page(content, request.page, request.size, total));
@@ -109,9 +112,9 @@ pub async fn page(
         let wanted = request.size - content.len() as u64;
         let query = printers_of(org).skip(skip).limit(wanted.min(1000) as u32);
         skip = 0;
-        for item in ctx.table.query(&query).await?.items {
-            let record: PrinterRecord = from_item(item)?;
-            content.push(integration_api::asset(&facts(&record, now), projection));
+        for item in ctx.table.query_json(&query).await?.items {
+            let record: PrinterRecord = from_json(&item)?;
+            content.push(integration_api::asset(facts(record, now), projection));
         }
     }
     Ok(integration_api::page(content, request.page, request.size, total))
@@ -124,10 +127,10 @@ pub async fn legacy_counters(ctx: &Ctx, org_id: &str) -> Result<Vec<LegacyCounte
     for org in scope(ctx, org_id).await? {
         let mut cursor = None;
         loop {
-            let page = ctx.table.query(&printers_of(&org).limit(1000).after(cursor)).await?;
+            let page = ctx.table.query_json(&printers_of(&org).limit(1000).after(cursor)).await?;
             for item in page.items {
-                let record: PrinterRecord = from_item(item)?;
-                records.push(integration_api::legacy_record(&facts(&record, now)));
+                let record: PrinterRecord = from_json(&item)?;
+                records.push(integration_api::legacy_record(&facts(record, now)));
             }
             cursor = page.cursor;
             if cursor.is_none() {

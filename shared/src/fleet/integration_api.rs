@@ -107,17 +107,18 @@ pub enum Projection {
     Counters,
 }
 
-/// The asset envelope of `facts` as the `projection`'s endpoint answers it.
-pub fn asset(facts: &AssetFacts, projection: Projection) -> Asset {
+/// The asset envelope of `facts` as the `projection`'s endpoint answers it. Takes the
+/// facts by value: a page moves each printer's telemetry into its asset without copying.
+pub fn asset(facts: AssetFacts, projection: Projection) -> Asset {
     let serves = |wanted: Projection| projection == Projection::Assets || projection == wanted;
-    let telemetry = &facts.telemetry;
+    let telemetry = facts.telemetry;
     Asset {
-        manufacturer: facts.manufacturer.clone(),
-        model_name: facts.model_name.clone(),
-        serial_number: facts.serial_number.clone(),
-        account_id: facts.account_id.clone(),
-        name: facts.name.clone(),
-        description: facts.description.clone(),
+        manufacturer: facts.manufacturer,
+        model_name: facts.model_name,
+        serial_number: facts.serial_number,
+        account_id: facts.account_id,
+        name: facts.name,
+        description: facts.description,
         date_created: facts.date_created.timestamp_millis(),
         date_modified: facts.date_modified.timestamp_millis(),
         last_communication: facts.last_communication.map(|t| t.timestamp_millis()),
@@ -125,15 +126,15 @@ pub fn asset(facts: &AssetFacts, projection: Projection) -> Asset {
         communicating: facts.communicating,
         authenticated: facts.authenticated,
         base_firmware_last_modified_date: facts.base_firmware_last_modified_date.map(|t| t.timestamp_millis()),
-        counters: telemetry.counters.clone().filter(|_| serves(Projection::Counters)),
-        diagnostic_events: when(serves(Projection::Diagnostics), &telemetry.diagnostic_events),
-        supplies: when(serves(Projection::Supplies), &telemetry.supplies),
-        alerts: when(serves(Projection::Alerts), &telemetry.alerts),
+        counters: telemetry.counters.filter(|_| serves(Projection::Counters)),
+        diagnostic_events: when(serves(Projection::Diagnostics), telemetry.diagnostic_events),
+        supplies: when(serves(Projection::Supplies), telemetry.supplies),
+        alerts: when(serves(Projection::Alerts), telemetry.alerts),
     }
 }
 
-fn when<T: Clone>(served: bool, items: &[T]) -> Vec<T> {
-    if served { items.to_vec() } else { Vec::new() }
+fn when<T>(served: bool, items: Vec<T>) -> Vec<T> {
+    if served { items } else { Vec::new() }
 }
 
 /// The Spring Data page envelope every v1.0 endpoint answers (part-6 §2.10).
@@ -504,7 +505,7 @@ mod tests {
 
     #[test]
     fn part6_2_4_asset_has_exactly_the_seed_fields_in_epoch_millis() {
-        let value = serde_json::to_value(asset(&full_facts(), Projection::Assets)).unwrap();
+        let value = serde_json::to_value(asset(full_facts(), Projection::Assets)).unwrap();
         let expected = [
             "manufacturer",
             "modelName",
@@ -546,12 +547,12 @@ mod tests {
             (Projection::Alerts, [false, false, false, true]),
         ];
         for (projection, expected) in cases {
-            let projected = asset(&facts, projection);
+            let projected = asset(facts.clone(), projection);
             assert_eq!(filled(&projected), expected, "{projection:?}");
             let value = serde_json::to_value(&projected).unwrap();
             assert_eq!(keys(&value).len(), 17, "{projection:?} keeps the full envelope");
         }
-        let supplies_only = serde_json::to_value(asset(&facts, Projection::Supplies)).unwrap();
+        let supplies_only = serde_json::to_value(asset(facts, Projection::Supplies)).unwrap();
         assert_eq!((&supplies_only["counters"], &supplies_only["alerts"]), (&Value::Null, &json!([])));
     }
 

@@ -157,15 +157,113 @@ pub struct Printer {
     pub version: i64,
 }
 
-/// The stored printer: the API view plus the id of its device credential.
+/// The stored printer: the API view plus the id of its device credential. Stored as one
+/// flat JSON object; it is read through [`StoredPrinter`], since decoding nested
+/// `#[serde(flatten)]` fields buffers the whole (telemetry-sized) object first, and
+/// printers are read in pages of hundreds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "StoredPrinter")]
 pub struct PrinterRecord {
     /// The printer.
     #[serde(flatten)]
     pub printer: Printer,
     /// Client id of the printer's current device credential.
     pub credential_id: String,
+}
+
+/// The flat stored form of a [`PrinterRecord`], field by field, decoded in one pass.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredPrinter {
+    id: String,
+    org_id: String,
+    serial_number: String,
+    model: String,
+    manufacturer: String,
+    #[serde(default)]
+    ip_address: Option<String>,
+    #[serde(default)]
+    mac_address: Option<String>,
+    #[serde(default)]
+    hostname: Option<String>,
+    #[serde(default)]
+    firmware_version: Option<String>,
+    #[serde(default)]
+    screen_size: Option<f64>,
+    #[serde(default)]
+    color: bool,
+    #[serde(default)]
+    duplex: bool,
+    #[serde(default)]
+    release_app: Option<ReleaseApp>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    asset_tag: Option<String>,
+    #[serde(default)]
+    location: Option<String>,
+    #[serde(default)]
+    contact: Option<String>,
+    #[serde(default)]
+    time_zone: Option<String>,
+    agent_type: AgentType,
+    #[serde(default)]
+    agent_id: Option<String>,
+    enrolled_at: DateTime<Utc>,
+    date_modified: DateTime<Utc>,
+    #[serde(default)]
+    last_communication: Option<DateTime<Utc>>,
+    #[serde(default)]
+    last_data_refresh: Option<DateTime<Utc>>,
+    #[serde(default)]
+    telemetry: LatestTelemetry,
+    #[serde(default)]
+    version: i64,
+    credential_id: String,
+}
+
+impl From<StoredPrinter> for PrinterRecord {
+    fn from(stored: StoredPrinter) -> Self {
+        let identity = PrinterIdentity {
+            serial_number: stored.serial_number,
+            model: stored.model,
+            manufacturer: stored.manufacturer,
+            ip_address: stored.ip_address,
+            mac_address: stored.mac_address,
+            hostname: stored.hostname,
+            firmware_version: stored.firmware_version,
+            screen_size: stored.screen_size,
+            color: stored.color,
+            duplex: stored.duplex,
+            release_app: stored.release_app,
+            agent_type: None,
+        };
+        let identification = Identification {
+            name: stored.name,
+            description: stored.description,
+            asset_tag: stored.asset_tag,
+            location: stored.location,
+            contact: stored.contact,
+            time_zone: stored.time_zone,
+        };
+        let printer = Printer {
+            id: stored.id,
+            org_id: stored.org_id,
+            identity,
+            identification,
+            agent_type: stored.agent_type,
+            agent_id: stored.agent_id,
+            enrolled_at: stored.enrolled_at,
+            date_modified: stored.date_modified,
+            last_communication: stored.last_communication,
+            last_data_refresh: stored.last_data_refresh,
+            telemetry: stored.telemetry,
+            version: stored.version,
+        };
+        PrinterRecord { printer, credential_id: stored.credential_id }
+    }
 }
 
 /// Key of printer `printer_id` of `org_id`.
@@ -397,4 +495,68 @@ pub async fn unenroll(ctx: &Ctx, org_id: &str, printer_id: &str) -> Result<(), P
         Err(other) => return Err(other.into()),
     }
     super::labels::remove_printer_links(ctx, org_id, printer_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::telemetry::parse_report;
+
+    fn every_field_set() -> PrinterRecord {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let mut telemetry = LatestTelemetry::default();
+        let report = br#"{"alerts": [{"status": "WARNING", "issue": "Cyan low"}]}"#;
+        telemetry.apply(parse_report(report).unwrap());
+        let identity = PrinterIdentity {
+            serial_number: "50621234567".into(),
+            model: "CX825".into(),
+            manufacturer: "Lexmark".into(),
+            ip_address: Some("10.0.0.7".into()),
+            mac_address: Some("00:21:B7:01:02:03".into()),
+            hostname: Some("printer-7".into()),
+            firmware_version: Some("CXTPC.081.215".into()),
+            screen_size: Some(10.0),
+            color: true,
+            duplex: true,
+            release_app: Some(ReleaseApp::CloudPrintRelease),
+            agent_type: None,
+        };
+        let identification = Identification {
+            name: Some("Reception".into()),
+            description: Some("Ground floor".into()),
+            asset_tag: Some("A-7".into()),
+            location: Some("Hall".into()),
+            contact: Some("desk@example.com".into()),
+            time_zone: Some("Europe/Amsterdam".into()),
+        };
+        let printer = Printer {
+            id: "p1".into(),
+            org_id: "o1".into(),
+            identity,
+            identification,
+            agent_type: AgentType::Fleet,
+            agent_id: Some("a1".into()),
+            enrolled_at: at("2026-01-02T03:04:05Z"),
+            date_modified: at("2026-01-03T03:04:05Z"),
+            last_communication: Some(at("2026-01-04T03:04:05Z")),
+            last_data_refresh: Some(at("2026-01-05T03:04:05Z")),
+            telemetry,
+            version: 7,
+        };
+        PrinterRecord { printer, credential_id: "device-1".into() }
+    }
+
+    /// The one-pass stored form reads back every field the flattened record writes, with
+    /// the table's key attributes beside them.
+    #[test]
+    fn stored_printer_round_trips_every_field() {
+        let record = every_field_set();
+        let mut stored = serde_json::to_value(&record).unwrap();
+        stored["pk"] = json!("ORG#o1");
+        stored["sk"] = json!("PRINTER#p1");
+        let read: PrinterRecord = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(read, record);
+        let read: PrinterRecord = serde_json::from_str(&stored.to_string()).unwrap();
+        assert_eq!(read, record);
+    }
 }

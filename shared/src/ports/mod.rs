@@ -13,7 +13,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{Ids, SequentialIds, UlidIds};
 pub use mailer::{Attachment, Mail, Mailer};
 pub use queue::{OutgoingMessage, Queue, ReceivedMessage};
-pub use table::{Condition, Index, Item, Key, Page, Query, SortKey, Table, Update, Write};
+pub use table::{Condition, Index, Item, JsonPage, Key, Page, Query, SortKey, Table, Update, Write};
 
 /// Why a port operation failed. Adapters map their backend's errors onto these cases so
 /// domain code can react the same way on AWS and on one machine.

@@ -384,6 +384,16 @@ pub struct Page {
     pub cursor: Option<String>,
 }
 
+/// One page of a query with each item as its JSON text, for hot read paths that decode
+/// straight into a record type instead of building an [`Item`] first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JsonPage {
+    /// The items' JSON objects, in query order.
+    pub items: Vec<String>,
+    /// Pass to [`Query::after`] for the next page; `None` when this was the last page.
+    pub cursor: Option<String>,
+}
+
 /// The attributes a cursor records: the item's table key plus its index key.
 pub fn cursor_for(item: &Item, index: Index) -> String {
     let (ipk, isk) = index.key_attributes();
@@ -436,6 +446,15 @@ pub trait Table: Send + Sync {
 
     /// One page of a query.
     async fn query(&self, query: &Query) -> StoreResult<Page>;
+
+    /// The same page as [`Table::query`], each item as JSON text. Adapters that store JSON
+    /// answer it without decoding; the default encodes the items of `query`.
+    async fn query_json(&self, query: &Query) -> StoreResult<JsonPage> {
+        let page = self.query(query).await?;
+        let items =
+            page.items.iter().map(serde_json::to_string).collect::<Result<_, _>>().map_err(StoreError::backend)?;
+        Ok(JsonPage { items, cursor: page.cursor })
+    }
 
     /// How many live items `query` selects (its `limit`, `cursor` and `skip` are ignored).
     async fn count(&self, query: &Query) -> StoreResult<u64>;

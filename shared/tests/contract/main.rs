@@ -49,6 +49,7 @@ both_backends!(
     table_query_sort_key_ranges,
     table_query_secondary_indexes_paginate,
     table_query_skip_and_count,
+    table_query_json_matches_query,
     table_invalid_cursor_is_refused,
     table_expired_ttl_items_are_invisible,
     queue_send_receive_delete,

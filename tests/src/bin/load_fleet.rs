@@ -9,10 +9,10 @@
 //!    2 diagnostic events) spread over the printers; any answer but 204 fails the run;
 //! 2. tops the organisation up to [`FLEET_PRINTERS`] printers, written straight to storage with
 //!    the same full telemetry, makes an application with the `fleet-integration` scope, and has
-//!    [`ASSET_CLIENTS`] clients read every page of 200 assets `<asset rounds>` times, checking
+//!    `<asset clients>` clients read every page of 200 assets `<asset rounds>` times, checking
 //!    each page is full and each round sees every printer once.
 //!
-//! Run: `cargo run --release -p e2e --bin load-fleet [-- <telemetry reports> <telemetry concurrency> <asset rounds>]`
+//! Run: `cargo run --release -p e2e --bin load-fleet [-- <telemetry reports> <telemetry concurrency> <asset rounds> <asset clients>]`
 
 use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, options, start_with};
 use printcloud::serve::Running;
@@ -35,8 +35,6 @@ const FLEET_PRINTERS: usize = 10_000;
 const PAGE_SIZE: usize = 200;
 /// Pages holding the whole fleet.
 const PAGES: usize = FLEET_PRINTERS / PAGE_SIZE;
-/// Concurrent Integration API clients.
-const ASSET_CLIENTS: usize = 4;
 /// Concurrent clients while enrolling the telemetry printers.
 const ENROLL_CLIENTS: usize = 16;
 /// Printers per storage transaction: each is two writes (record and serial claim), within the
@@ -53,16 +51,19 @@ struct Settings {
     concurrency: usize,
     /// Times every asset page is read.
     rounds: usize,
+    /// Concurrent Integration API clients.
+    asset_clients: usize,
 }
 
 impl Settings {
-    /// `[telemetry-reports] [telemetry-concurrency] [asset-rounds]`, defaults 20000, 64, 10.
+    /// `[telemetry-reports] [telemetry-concurrency] [asset-rounds] [asset-clients]`,
+    /// defaults 20000, 64, 10, 4.
     fn from_args() -> anyhow::Result<Self> {
         let mut args = std::env::args().skip(1);
         let mut next = |default: usize| -> anyhow::Result<usize> {
             Ok(args.next().map(|a| a.parse()).transpose()?.unwrap_or(default).max(1))
         };
-        Ok(Settings { reports: next(20_000)?, concurrency: next(64)?, rounds: next(10)? })
+        Ok(Settings { reports: next(20_000)?, concurrency: next(64)?, rounds: next(10)?, asset_clients: next(4)? })
     }
 }
 
@@ -360,10 +361,10 @@ async fn assets_load(running: &Running, admin: &Admin, settings: &Settings) -> a
         "client_secret": app["clientSecret"]});
     let token = client_token(&admin.http, &admin.url, &grant).await?;
     println!(
-        "assets: {} rounds × {PAGES} pages of {PAGE_SIZE}, {ASSET_CLIENTS} clients, {FLEET_PRINTERS} printers",
-        settings.rounds
+        "assets: {} rounds × {PAGES} pages of {PAGE_SIZE}, {} clients, {FLEET_PRINTERS} printers",
+        settings.rounds, settings.asset_clients
     );
-    let pages = read_pages(admin, token, settings.rounds).await?;
+    let pages = read_pages(admin, token, settings).await?;
     check_rounds(&pages, settings.rounds)?;
     let bytes = pages.last().map_or(0, |p| p.bytes);
     let measured = Measured::new(pages.iter().map(|p| p.latency).collect(), pages_span(&pages));
@@ -430,10 +431,10 @@ struct PageRead {
     bytes: usize,
 }
 
-/// Reads every page `rounds` times on [`ASSET_CLIENTS`] clients.
-async fn read_pages(admin: &Admin, token: String, rounds: usize) -> anyhow::Result<Vec<PageRead>> {
+/// Reads every page `settings.rounds` times on `settings.asset_clients` clients.
+async fn read_pages(admin: &Admin, token: String, settings: &Settings) -> anyhow::Result<Vec<PageRead>> {
     let (http, endpoint, token) = (admin.http.clone(), format!("{}{ASSETS_PATH}", admin.url), Arc::new(token));
-    run_pool(ASSET_CLIENTS, rounds * PAGES, move |job| {
+    run_pool(settings.asset_clients, settings.rounds * PAGES, move |job| {
         let (round, page) = (job / PAGES, job % PAGES);
         let request = http.get(format!("{endpoint}?size={PAGE_SIZE}&page={page}")).bearer_auth(token.as_str());
         async move {
@@ -445,24 +446,41 @@ async fn read_pages(admin: &Admin, token: String, rounds: usize) -> anyhow::Resu
             if status != StatusCode::OK {
                 anyhow::bail!("assets page {page} answered {status}: {}", String::from_utf8_lossy(&body));
             }
-            let serials = full_page_serials(&serde_json::from_slice(&body)?, page)?;
+            let serials = full_page_serials(&body, page)?;
             Ok(PageRead { round, page, started, latency, serials, bytes: body.len() })
         }
     })
     .await
 }
 
+/// What the load generator reads of an assets page: the page's serial numbers and the
+/// fleet total (the rest of each asset is skipped unparsed, so checking a page costs the
+/// process little of the CPU it shares with the service).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AssetsPage {
+    content: Vec<AssetSerial>,
+    total_elements: u64,
+}
+
+/// One asset of a page, by serial number.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AssetSerial {
+    serial_number: String,
+}
+
 /// The serial numbers of a page, after checking it is full and counts the whole fleet.
-fn full_page_serials(page: &Value, number: usize) -> anyhow::Result<Vec<String>> {
-    let content = page["content"].as_array().map(Vec::as_slice).unwrap_or_default();
-    if content.len() != PAGE_SIZE || page["totalElements"] != json!(FLEET_PRINTERS) {
+fn full_page_serials(body: &[u8], number: usize) -> anyhow::Result<Vec<String>> {
+    let page: AssetsPage = serde_json::from_slice(body)?;
+    if page.content.len() != PAGE_SIZE || page.total_elements != FLEET_PRINTERS as u64 {
         anyhow::bail!(
             "assets page {number} holds {} items of totalElements {}; expected {PAGE_SIZE} of {FLEET_PRINTERS}",
-            content.len(),
-            page["totalElements"]
+            page.content.len(),
+            page.total_elements
         );
     }
-    Ok(content.iter().map(|a| a["serialNumber"].as_str().unwrap_or_default().to_string()).collect())
+    Ok(page.content.into_iter().map(|a| a.serial_number).collect())
 }
 
 /// Every round must have seen each printer exactly once.
@@ -506,12 +524,13 @@ fn summary(settings: &Settings, telemetry: &Measured, assets: &Measured, page_by
     println!("load-fleet summary (serve, embedded storage)");
     println!("  command line: {}", line.join(" "));
     println!(
-        "  as cargo:     cargo run --release -p e2e --bin load-fleet -- {} {} {}",
-        settings.reports, settings.concurrency, settings.rounds
+        "  as cargo:     cargo run --release -p e2e --bin load-fleet -- {} {} {} {}",
+        settings.reports, settings.concurrency, settings.rounds, settings.asset_clients
     );
     println!("  {:<44} {:>7} {:>9} {:>9} {:>9} {:>9}", "measurement", "count", "per s", "p50 ms", "p99 ms", "max ms");
     let telemetry_label = format!("telemetry POST, {} in flight, {TELEMETRY_PRINTERS} printers", settings.concurrency);
     println!("{}", telemetry.row(&telemetry_label));
-    let assets_label = format!("assets page of {PAGE_SIZE} ({} kB), {ASSET_CLIENTS} clients", page_bytes / 1024);
+    let assets_label =
+        format!("assets page of {PAGE_SIZE} ({} kB), {} clients", page_bytes / 1024, settings.asset_clients);
     println!("{}", assets.row(&assets_label));
 }

@@ -1,11 +1,15 @@
 //! The table port on SQLite: one row per item, the item as JSON, key and index columns
 //! beside it. Conditions and updates are evaluated in Rust inside an immediate
 //! transaction, with the same helpers the contract defines, so behaviour matches DynamoDB.
+//!
+//! Bodies are large (a printer with its telemetry is several kB), so counting and skipping
+//! never touch them: `items_live` holds the keys and expiry of every row, which makes
+//! `count` and the skipped part of a `skip` query index-only reads.
 
 use super::sqlite::{Database, sql};
 use crate::ports::table::{
-    self, Condition, GSI1PK, GSI1SK, GSI2PK, GSI2SK, Index, Item, Key, PK, Page, Query, SK, SortKey, TTL, Table,
-    Update, Write,
+    self, Condition, GSI1PK, GSI1SK, GSI2PK, GSI2SK, Index, Item, JsonPage, Key, PK, Page, Query, SK, SortKey, TTL,
+    Table, Update, Write,
 };
 use crate::ports::{Clock, StoreError, StoreResult};
 use async_trait::async_trait;
@@ -28,6 +32,7 @@ CREATE TABLE IF NOT EXISTS items (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gsi2pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_live ON items (pk, sk, ttl);
 ";
 
 /// The table port on a SQLite file.
@@ -45,16 +50,30 @@ impl SqliteTable {
     fn now(&self) -> i64 {
         self.clock.now().timestamp()
     }
+
+    /// The stored JSON of one page of `query`, and whether more items follow it.
+    fn page_bodies(&self, query: &Query) -> StoreResult<(Vec<String>, bool)> {
+        let after = query.cursor.as_deref().map(|c| table::decode_cursor(c, query.index)).transpose()?;
+        let now = self.now();
+        self.db.read(|conn| {
+            let (text, args) = page_sql(query, now, after.as_ref());
+            let mut statement = conn.prepare_cached(&text).map_err(sql)?;
+            let rows =
+                statement.query_map(rusqlite::params_from_iter(args), |row| row.get::<_, String>(0)).map_err(sql)?;
+            let mut bodies = rows.collect::<Result<Vec<_>, _>>().map_err(sql)?;
+            let more = bodies.len() > query.limit as usize;
+            bodies.truncate(query.limit as usize);
+            Ok((bodies, more))
+        })
+    }
 }
 
 /// The live item under `key` (inside a write transaction, or on the reading connection).
 fn load(tx: &rusqlite::Connection, key: &Key, now: i64) -> StoreResult<Option<Item>> {
     let body: Option<String> = tx
-        .query_row(
-            "SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)",
-            params![key.pk, key.sk, now],
-            |row| row.get(0),
-        )
+        .prepare_cached("SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)")
+        .map_err(sql)?
+        .query_row(params![key.pk, key.sk, now], |row| row.get(0))
         .optional()
         .map_err(sql)?;
     body.map(|b| parse(&b)).transpose()
@@ -79,16 +98,20 @@ fn store(tx: &Transaction<'_>, item: &Item) -> StoreResult<()> {
     let (g2p, g2s) = index_keys(item, GSI2PK, GSI2SK);
     let ttl = item.get(TTL).and_then(Value::as_i64);
     let body = serde_json::to_string(item).map_err(StoreError::backend)?;
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ttl, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![key.pk, key.sk, g1p, g1s, g2p, g2s, ttl, body],
     )
+    .map_err(sql)?
+    .execute(params![key.pk, key.sk, g1p, g1s, g2p, g2s, ttl, body])
     .map_err(sql)?;
     Ok(())
 }
 
 fn remove(tx: &Transaction<'_>, key: &Key) -> StoreResult<()> {
-    tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map_err(sql)?;
+    tx.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2")
+        .map_err(sql)?
+        .execute(params![key.pk, key.sk])
+        .map_err(sql)?;
     Ok(())
 }
 
@@ -101,6 +124,9 @@ enum Planned {
 }
 
 fn plan(tx: &Transaction<'_>, write: &Write, now: i64) -> StoreResult<Option<Planned>> {
+    if let Write::Put { item, condition: Condition::Always } = write {
+        return Ok(Some(Planned::Store(item.clone())));
+    }
     let key = write.key()?;
     let current = load(tx, &key, now)?;
     let (condition, planned) = match write {
@@ -162,17 +188,26 @@ fn query_filter(query: &Query, now: i64, after: Option<&serde_json::Map<String, 
     (clauses.join(" AND "), args)
 }
 
-/// The SQL that selects one page of a query, with its parameters.
+/// The SQL that selects one page of a query, with its parameters. A page after skipped
+/// items finds its keys on the indexes first and reads only the bodies it returns.
 fn page_sql(query: &Query, now: i64, after: Option<&serde_json::Map<String, Value>>) -> (String, Vec<SqlValue>) {
     let (_, isk) = query.index.key_attributes();
     let (filter, args) = query_filter(query, now, after);
-    let order = if query.forward { "ASC" } else { "DESC" };
-    let tiebreak = if query.index == Index::Primary { String::new() } else { format!(", pk {order}, sk {order}") };
-    let sql = format!(
-        "SELECT body FROM items WHERE {filter} ORDER BY {isk} {order}{tiebreak} LIMIT {} OFFSET {}",
-        query.limit as usize + 1,
-        query.skip
-    );
+    let direction = if query.forward { "ASC" } else { "DESC" };
+    let order = if query.index == Index::Primary {
+        format!("{isk} {direction}")
+    } else {
+        format!("{isk} {direction}, pk {direction}, sk {direction}")
+    };
+    let window = format!("LIMIT {} OFFSET {}", query.limit as usize + 1, query.skip);
+    let sql = if query.skip == 0 {
+        format!("SELECT body FROM items WHERE {filter} ORDER BY {order} {window}")
+    } else {
+        format!(
+            "SELECT body FROM items WHERE (pk, sk) IN \
+             (SELECT pk, sk FROM items WHERE {filter} ORDER BY {order} {window}) ORDER BY {order}"
+        )
+    };
     (sql, args)
 }
 
@@ -207,22 +242,19 @@ impl Table for SqliteTable {
     }
 
     async fn query(&self, query: &Query) -> StoreResult<Page> {
-        let after = query.cursor.as_deref().map(|c| table::decode_cursor(c, query.index)).transpose()?;
-        let now = self.now();
-        self.db.read(|conn| {
-            let (text, args) = page_sql(query, now, after.as_ref());
-            let mut statement = conn.prepare_cached(&text).map_err(sql)?;
-            let rows =
-                statement.query_map(rusqlite::params_from_iter(args), |row| row.get::<_, String>(0)).map_err(sql)?;
-            let mut items = Vec::new();
-            for row in rows {
-                items.push(parse(&row.map_err(sql)?)?);
-            }
-            let more = items.len() > query.limit as usize;
-            items.truncate(query.limit as usize);
-            let cursor = more.then(|| table::cursor_for(items.last().expect("a full page"), query.index));
-            Ok(Page { items, cursor })
-        })
+        let (bodies, more) = self.page_bodies(query)?;
+        let items = bodies.iter().map(|body| parse(body)).collect::<StoreResult<Vec<_>>>()?;
+        let cursor = more.then(|| table::cursor_for(items.last().expect("a full page"), query.index));
+        Ok(Page { items, cursor })
+    }
+
+    async fn query_json(&self, query: &Query) -> StoreResult<JsonPage> {
+        let (items, more) = self.page_bodies(query)?;
+        let cursor = match items.last() {
+            Some(last) if more => Some(table::cursor_for(&parse(last)?, query.index)),
+            _ => None,
+        };
+        Ok(JsonPage { items, cursor })
     }
 
     async fn count(&self, query: &Query) -> StoreResult<u64> {
