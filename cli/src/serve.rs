@@ -41,6 +41,8 @@ pub struct ServeOptions {
     pub ids: Arc<dyn Ids>,
     /// Where the data lives: embedded (the default) or a local AWS-compatible endpoint.
     pub storage: LocalStorage,
+    /// Largest print document accepted, in bytes.
+    pub max_document_bytes: u64,
 }
 
 impl ServeOptions {
@@ -58,6 +60,7 @@ impl ServeOptions {
             clock: Arc::new(SystemClock),
             ids: Arc::new(UlidIds),
             storage: LocalStorage::Embedded,
+            max_document_bytes: shared::context::DEFAULT_MAX_DOCUMENT_BYTES,
         }
     }
 }
@@ -103,6 +106,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
             mail_from: options.mail_from.clone(),
             mail_domain: options.mail_domain.clone(),
             storage: options.storage.clone(),
+            max_document_bytes: options.max_document_bytes,
         },
         options.clock.clone(),
         options.ids.clone(),

@@ -56,6 +56,7 @@ async fn harness() -> Harness {
         mail_from: "printcloud <no-reply@printcloud.test>".into(),
         mail_domain: "print.printcloud.test".into(),
         storage: LocalStorage::Embedded,
+        max_document_bytes: shared::context::DEFAULT_MAX_DOCUMENT_BYTES,
     };
     let local =
         wiring::local(&options, Arc::new(SystemClock), Arc::new(UlidIds)).await.expect("embedded storage opens");

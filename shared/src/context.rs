@@ -15,7 +15,12 @@ pub struct Config {
     pub mail_from: String,
     /// Domain of the email-to-print addresses.
     pub mail_domain: String,
+    /// Largest print document accepted, in bytes; larger uploads are rejected at ingest.
+    pub max_document_bytes: u64,
 }
+
+/// The largest print document accepted unless configured otherwise (100 MB).
+pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 100 * 1024 * 1024;
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24,6 +29,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("mail_from", &self.mail_from)
             .field("mail_domain", &self.mail_domain)
+            .field("max_document_bytes", &self.max_document_bytes)
             .finish()
     }
 }

@@ -12,6 +12,7 @@ pub mod identity;
 pub mod lambda;
 pub mod passwords;
 pub mod ports;
+pub mod print;
 pub mod records;
 pub mod telemetry;
 pub mod wiring;

@@ -23,9 +23,18 @@ fn env(name: &str) -> Result<String, WiringError> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
 }
 
+/// A whole number from the environment, when the variable is set.
+fn optional_env_number(name: &str) -> Result<Option<u64>, WiringError> {
+    match std::env::var(name) {
+        Ok(text) => text.parse().map(Some).map_err(|_| format!("environment variable {name} is not a number").into()),
+        Err(_) => Ok(None),
+    }
+}
+
 impl Ctx {
     /// The AWS context of a Lambda function: `TABLE_NAME`, `BUCKET_NAME`,
-    /// `QUEUE_NAME_PREFIX`, `MAIL_FROM`, `MAIL_DOMAIN`, `PUBLIC_URL`, `TOKEN_ISSUER`, and
+    /// `QUEUE_NAME_PREFIX`, `MAIL_FROM`, `MAIL_DOMAIN`, `PUBLIC_URL`, `TOKEN_ISSUER`, optionally
+    /// `MAX_DOCUMENT_BYTES`, and
     /// two secrets read once at cold start from Secrets Manager (never from the
     /// environment, where they would be visible): the deployment secret
     /// (`PRINTCLOUD_SECRET_ARN`) and the token signing keys (`PRINTCLOUD_SIGNING_KEYS_ARN`,
@@ -48,6 +57,8 @@ impl Ctx {
                 public_url: env("PUBLIC_URL")?,
                 mail_from: env("MAIL_FROM")?,
                 mail_domain: env("MAIL_DOMAIN")?,
+                max_document_bytes: optional_env_number("MAX_DOCUMENT_BYTES")?
+                    .unwrap_or(crate::context::DEFAULT_MAX_DOCUMENT_BYTES),
             }),
             tokens: Arc::new(tokens),
         })
@@ -94,6 +105,8 @@ pub struct LocalOptions {
     pub mail_domain: String,
     /// Which adapters hold the data.
     pub storage: LocalStorage,
+    /// Largest print document accepted, in bytes.
+    pub max_document_bytes: u64,
 }
 
 /// The context of `printcloud serve` plus what the runner drives directly.
@@ -134,6 +147,7 @@ pub async fn local(options: &LocalOptions, clock: Arc<dyn Clock>, ids: Arc<dyn I
             public_url: options.public_url.clone(),
             mail_from: options.mail_from.clone(),
             mail_domain: options.mail_domain.clone(),
+            max_document_bytes: options.max_document_bytes,
         }),
     };
     Ok(Local { ctx, storage_routes: storage.routes, arrivals: storage.arrivals })

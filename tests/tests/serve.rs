@@ -214,7 +214,7 @@ async fn a_failing_queue_message_is_retried_into_the_dead_letter_queue() {
     let malformed = "{\"not\":\"a quota event\"".to_string();
     let bad_id = ctx.queue.send("quota-events", malformed.clone()).await.unwrap();
     // A well-formed event without a reservation is acknowledged, never dead-lettered.
-    let good = json!({"kind": "printed", "orgId": "org1", "jobId": "job1", "attempt": 1}).to_string();
+    let good = json!({"kind": "printed", "orgId": "org1", "jobId": "job1", "leaseId": "lease1"}).to_string();
     let good_id = ctx.queue.send("quota-events", good).await.unwrap();
 
     // 5 receives with 1, 2, 4, 8, 16 s backoff between them: about 31 s.

@@ -5,8 +5,12 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use axum::Router;
 use shared::events::{s3_event_key, s3_records_in};
 use shared::function::each_record;
-use shared::ports::Key;
+use shared::print::ingest::{self, Ingested};
 use shared::{Ctx, Function, http};
+
+mod jobs;
+mod policies;
+mod settings;
 
 /// The function's name, as deployed.
 pub const NAME: &str = "job-submit";
@@ -21,40 +25,47 @@ pub fn function() -> Function {
 
 /// The HTTP routes of `job-submit`.
 pub fn router(ctx: Ctx) -> Router {
-    http::health_routes(NAME, false, ctx)
+    let api = Router::new()
+        .merge(settings::routes())
+        .merge(policies::routes())
+        .merge(jobs::routes())
+        .with_state(ctx.clone());
+    http::health_routes(NAME, false, ctx).merge(api)
 }
 
 /// The OpenAPI description of the routes of `job-submit`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    http::openapi::health_paths(NAME, false)
+    let mut doc = http::openapi::health_paths(NAME, false);
+    doc.merge(settings::openapi());
+    doc.merge(policies::openapi());
+    doc.merge(jobs::openapi());
+    doc
 }
 
-/// The job an upload key belongs to: `uploads/<orgId>/<jobId>` → the job's table key.
-pub fn job_of_upload(key: &str) -> Option<Key> {
+/// The organisation and job an upload key belongs to: `uploads/<orgId>/<jobId>`.
+pub fn job_of_upload(key: &str) -> Option<(String, String)> {
     let mut parts = key.strip_prefix("uploads/")?.split('/');
     match (parts.next(), parts.next(), parts.next()) {
-        (Some(org), Some(job), None) if !org.is_empty() && !job.is_empty() => {
-            Some(Key::new(format!("ORG#{org}"), format!("JOB#{job}")))
-        }
+        (Some(org), Some(job), None) if !org.is_empty() && !job.is_empty() => Some((org.to_string(), job.to_string())),
         _ => None,
     }
 }
 
-/// Ingests a batch of upload events. An upload that belongs to no job (uploads are only
-/// allowed through a job's presigned URL) is an orphan and is deleted. A record that is
-/// not an S3 event, whose storage calls fail, or whose job cannot be ingested yet is
-/// reported failed, so SQS retries it and finally keeps it in the dead-letter queue.
+/// Ingests a batch of upload events (see `shared::print::ingest`). An upload that belongs
+/// to no job (uploads are only allowed through a job's presigned URL) is an orphan and is
+/// deleted. A record that is not an S3 event, or whose storage calls fail, is reported
+/// failed, so SQS retries it and finally keeps it in the dead-letter queue.
 pub async fn handle(ctx: Ctx, event: SqsEvent) -> SqsBatchResponse {
     let ctx = &ctx;
     each_record(&event, INGEST_QUEUE, |message| async move {
         let records = s3_records_in(message).map_err(|err| format!("not an S3 event: {err}"))?;
-        ingest(ctx, records.iter().filter_map(s3_event_key)).await
+        ingest_all(ctx, records.iter().filter_map(s3_event_key)).await
     })
     .await
 }
 
 /// Handles every upload of one message; answers the problems, if any, of all of them.
-async fn ingest(ctx: &Ctx, keys: impl Iterator<Item = String>) -> Result<(), String> {
+async fn ingest_all(ctx: &Ctx, keys: impl Iterator<Item = String>) -> Result<(), String> {
     let mut problems = Vec::new();
     for key in keys {
         if let Err(problem) = ingest_one(ctx, &key).await {
@@ -65,13 +76,14 @@ async fn ingest(ctx: &Ctx, keys: impl Iterator<Item = String>) -> Result<(), Str
 }
 
 async fn ingest_one(ctx: &Ctx, key: &str) -> Result<(), String> {
-    let job = match job_of_upload(key) {
-        Some(job) => ctx.table.get(&job).await.map_err(|e| e.to_string())?,
-        None => None,
+    let Some((org_id, job_id)) = job_of_upload(key) else {
+        tracing::warn!(%key, "upload outside the uploads/<org>/<job> layout; deleting it");
+        return ctx.blobs.delete(key).await.map_err(|e| e.to_string());
     };
-    if job.is_some() {
-        return Err(format!("documents of print jobs cannot be ingested yet ({key})"));
+    let outcome = ingest::ingest(ctx, &org_id, &job_id).await.map_err(|problem| problem.detail)?;
+    tracing::info!(%key, ?outcome, "upload ingested");
+    if outcome == Ingested::Gone {
+        ctx.blobs.delete(key).await.map_err(|e| e.to_string())?;
     }
-    tracing::warn!(%key, "upload belongs to no job; deleting it");
-    ctx.blobs.delete(key).await.map_err(|e| e.to_string())
+    Ok(())
 }

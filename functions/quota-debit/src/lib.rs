@@ -1,5 +1,5 @@
 //! `quota-debit`: print quota definitions, assignments and status over HTTP, and the
-//! settlement of quota events (queue `quota-events`) exactly once per job and attempt.
+//! settlement of quota events (queue `quota-events`) exactly once per job and release.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use axum::Router;
@@ -39,14 +39,14 @@ pub struct QuotaEvent {
     pub org_id: String,
     /// The job.
     pub job_id: String,
-    /// Which release attempt of the job (settlement is exactly once per attempt).
-    pub attempt: u32,
+    /// Which release of the job (its lease id; settlement is exactly once per release).
+    pub lease_id: String,
 }
 
 impl QuotaEvent {
     /// The key of the reservation this event settles.
     pub fn reservation(&self) -> Key {
-        Key::new(format!("ORG#{}", self.org_id), format!("RESERVATION#{}#{}", self.job_id, self.attempt))
+        Key::new(format!("ORG#{}", self.org_id), format!("RESERVATION#{}#{}", self.job_id, self.lease_id))
     }
 }
 
@@ -68,7 +68,7 @@ async fn settle(ctx: &Ctx, body: &str) -> Result<(), String> {
     let event: QuotaEvent = serde_json::from_str(body).map_err(|e| format!("not a quota event: {e}"))?;
     match ctx.table.get(&event.reservation()).await.map_err(|e| e.to_string())? {
         None => {
-            tracing::info!(job = %event.job_id, attempt = event.attempt, "no reservation to settle");
+            tracing::info!(job = %event.job_id, lease = %event.lease_id, "no reservation to settle");
             Ok(())
         }
         Some(_) => Err("reservations cannot be settled yet".into()),

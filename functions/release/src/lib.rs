@@ -6,6 +6,10 @@ use axum::Router;
 use shared::function::{Schedule, ScheduleError, is_schedule};
 use shared::{Ctx, Function, http};
 
+mod delegates;
+mod device_jobs;
+mod history;
+
 /// The function's name, as deployed.
 pub const NAME: &str = "release";
 
@@ -19,12 +23,21 @@ pub fn function() -> Function {
 
 /// The HTTP routes of `release`.
 pub fn router(ctx: Ctx) -> Router {
-    http::health_routes(NAME, false, ctx)
+    let api = Router::new()
+        .merge(delegates::routes())
+        .merge(device_jobs::routes())
+        .merge(history::routes())
+        .with_state(ctx.clone());
+    http::health_routes(NAME, false, ctx).merge(api)
 }
 
 /// The OpenAPI description of the routes of `release`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    http::openapi::health_paths(NAME, false)
+    let mut doc = http::openapi::health_paths(NAME, false);
+    doc.merge(delegates::openapi());
+    doc.merge(device_jobs::openapi());
+    doc.merge(history::openapi());
+    doc
 }
 
 /// Runs a scheduled sweep. An event for a schedule this function does not own is an error,
@@ -33,6 +46,8 @@ pub async fn handle(ctx: Ctx, event: EventBridgeEvent) -> Result<(), ScheduleErr
     if !is_schedule(&event, "retention-sweep") {
         return Err(format!("release has no schedule for {:?}", event.resources).into());
     }
-    tracing::info!(at = %ctx.clock.now(), "retention sweep: no retained jobs exist yet");
+    let swept = shared::print::retention::sweep(&ctx).await.map_err(|problem| problem.detail)?;
+    let delegates = shared::print::delegates::sweep_expired_all(&ctx).await.map_err(|problem| problem.detail)?;
+    tracing::info!(jobs = swept.jobs, history = swept.history, delegates, "retention sweep done");
     Ok(())
 }

@@ -347,6 +347,7 @@ mod tests {
             mail_from: "noreply@example.com".into(),
             mail_domain: "print.example.com".into(),
             storage: LocalStorage::Embedded,
+            max_document_bytes: crate::context::DEFAULT_MAX_DOCUMENT_BYTES,
         };
         let clock = Arc::new(ManualClock::new("2025-01-01T00:00:00Z".parse().unwrap()));
         let built = local(&options, clock, Arc::new(SequentialIds::default())).await.unwrap();

@@ -1,0 +1,328 @@
+//! Secure pull printing end to end through HTTP against the in-process runner: submit with
+//! an upload URL or inline, ingest (format from the bytes, page count, rejection reasons),
+//! a printer session (badge) that lists, releases, downloads and completes, history, print-
+//! and-keep, cancelled releases, concurrent releases, and retention with a fixed clock.
+
+use chrono::Duration;
+use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, Storage, access_token, eventually, expect_problem, options_on, start_with};
+use printcloud::serve::Running;
+use reqwest::Client;
+use serde_json::{Value, json};
+use shared::ports::ManualClock;
+use std::sync::Arc;
+
+const USER_PASSWORD: &str = "Printer-Passw0rd!";
+const USER_EMAIL: &str = "pat@example.org";
+const BADGE: &str = "B00C4F1E";
+
+/// A PDF of `pages` pages, with a correct cross-reference table.
+fn pdf(pages: usize) -> Vec<u8> {
+    let mut objects = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        format!(
+            "<< /Type /Pages /Count {pages} /Kids [{}] >>",
+            (0..pages).map(|p| format!("{} 0 R", p + 3)).collect::<Vec<_>>().join(" ")
+        ),
+    ];
+    for _ in 0..pages {
+        objects.push("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>".to_string());
+    }
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (n, object) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", n + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    out
+}
+
+/// One runner on a manual clock with a print user, a badge and an enrolled printer.
+struct Env {
+    running: Running,
+    clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+    http: Client,
+    admin: String,
+    org: String,
+    user_id: String,
+    device: String,
+    printer_ip: String,
+}
+
+impl Env {
+    async fn start(storage: Storage) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = options_on(storage, dir.path());
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        opts.clock = clock.clone();
+        let running = start_with(opts).await;
+        let http = Client::new();
+        let first = access_token(&running.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let me: Value =
+            http.get(format!("{}/v1/me", running.url)).bearer_auth(&first).send().await.unwrap().json().await.unwrap();
+        let org = me["organisation"]["id"].as_str().unwrap().to_string();
+        let mut env = Env {
+            running,
+            clock,
+            _dir: dir,
+            http,
+            admin: first,
+            org,
+            user_id: String::new(),
+            device: String::new(),
+            printer_ip: "10.1.2.3".into(),
+        };
+        let admin_roles = json!({"roles": ["Organization Administrator", "Print Release Management Administrator"]});
+        env.send_ok("PUT", &format!("/roles/users/{}", me["user"]["id"].as_str().unwrap()), admin_roles).await;
+        env.send_ok("PUT", "/roles/org", json!({"roles": ["Print Release Management User"]})).await;
+        env.admin = access_token(&env.running.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let user = json!({"email": USER_EMAIL, "displayName": "Pat", "password": USER_PASSWORD});
+        env.user_id = env.send_ok("POST", "/users", user).await["id"].as_str().unwrap().to_string();
+        env.send_ok("POST", "/badges", json!({"userId": env.user_id, "badge": BADGE})).await;
+        env.device = env.enroll("PRN-0001", &env.printer_ip.clone()).await;
+        env
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.running.url)
+    }
+
+    fn org_url(&self, path: &str) -> String {
+        self.url(&format!("/v1/orgs/{}{path}", self.org))
+    }
+
+    /// An administrator request on the organisation that must succeed; answers its JSON.
+    async fn send_ok(&self, method: &str, path: &str, body: Value) -> Value {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response =
+            self.http.request(method, self.org_url(path)).bearer_auth(&self.admin).json(&body).send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Enrolls a printer with the Print Release eSF app; answers its device token.
+    async fn enroll(&self, serial: &str, ip: &str) -> String {
+        let code = self.send_ok("POST", "/enrollment-codes", json!({"kind": "organisation"})).await;
+        let printer = json!({"serialNumber": serial, "model": "CX825", "manufacturer": "Lexmark", "ipAddress": ip,
+            "releaseApp": "Print Release eSF"});
+        let enrolled: Value = self
+            .http
+            .post(self.url("/v1/enroll"))
+            .json(&json!({"code": code["code"], "printer": printer}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let grant = json!({"grant_type": "client_credentials", "client_id": enrolled["credential"]["clientId"],
+            "client_secret": enrolled["credential"]["clientSecret"]});
+        let token: Value =
+            self.http.post(self.url("/oauth/token")).json(&grant).send().await.unwrap().json().await.unwrap();
+        token["access_token"].as_str().unwrap().to_string()
+    }
+
+    async fn user_token(&self) -> String {
+        access_token(&self.running.url, USER_EMAIL, USER_PASSWORD).await
+    }
+
+    async fn print_settings(&self, settings: Value) {
+        self.send_ok("PUT", "/settings/print", settings).await;
+    }
+
+    /// Submits `bytes` through the upload URL; answers the job id.
+    async fn submit_uploaded(&self, name: &str, bytes: Vec<u8>) -> String {
+        let token = self.user_token().await;
+        let submitted: Value = self
+            .http
+            .post(self.org_url("/jobs"))
+            .bearer_auth(&token)
+            .json(&json!({"name": name, "source": "Web", "options": {"duplex": "simplex"}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(submitted["job"]["state"], "Uploading", "{submitted}");
+        let url = submitted["uploadUrl"].as_str().unwrap();
+        assert!(self.http.put(url).body(bytes).send().await.unwrap().status().is_success());
+        submitted["job"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// Submits `bytes` inline; answers the job id.
+    async fn submit_inline(&self, name: &str, bytes: &[u8]) -> String {
+        use base64::Engine;
+        let document = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let token = self.user_token().await;
+        let body = json!({"name": name, "source": "Mobile", "document": document});
+        let response = self.http.post(self.org_url("/jobs")).bearer_auth(&token).json(&body).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+        let submitted: Value = response.json().await.unwrap();
+        assert!(submitted.get("uploadUrl").is_none());
+        submitted["job"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// The job once ingest has moved it out of `Uploading`.
+    async fn ingested(&self, job_id: &str) -> Value {
+        let url = self.org_url(&format!("/users/{}/jobs/{job_id}", self.user_id));
+        eventually("the job to be ingested", std::time::Duration::from_secs(20), || async {
+            let job: Value = self.http.get(&url).bearer_auth(&self.admin).send().await.ok()?.json().await.ok()?;
+            (job["state"] != "Uploading").then_some(job)
+        })
+        .await
+    }
+
+    /// A session of the user at the printer of `device`, signed in with the badge.
+    async fn session(&self, device: &str) -> String {
+        let response = self
+            .http
+            .post(self.url("/v1/device/sessions"))
+            .bearer_auth(device)
+            .json(&json!({"badge": BADGE}))
+            .send()
+            .await
+            .unwrap();
+        let session: Value = response.json().await.unwrap();
+        session["sessionToken"].as_str().unwrap_or_else(|| panic!("no session: {session}")).to_string()
+    }
+
+    async fn device_post(&self, session: &str, path: &str, body: Value) -> reqwest::Response {
+        self.http.post(self.url(path)).bearer_auth(session).json(&body).send().await.unwrap()
+    }
+}
+
+async fn submitted_pdf_is_held_released_downloaded_completed_and_recorded(storage: Storage) {
+    let env = Env::start(storage).await;
+    let document = pdf(3);
+    let job_id = env.submit_uploaded("quarterly report.pdf", document.clone()).await;
+    let job = env.ingested(&job_id).await;
+    assert_eq!((&job["state"], &job["pages"], &job["format"]), (&json!("Held"), &json!(3), &json!("pdf")), "{job}");
+
+    let session = env.session(&env.device).await;
+    let listed: Value =
+        env.http.get(env.url("/v1/device/jobs")).bearer_auth(&session).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["items"][0]["job"]["id"], job_id.as_str(), "{listed}");
+    let release: Value = env.device_post(&session, &format!("/v1/device/jobs/{job_id}/release"), json!({})).await.json().await.unwrap();
+    assert_eq!(release["pages"], 3, "{release}");
+    assert_eq!(release["options"]["duplex"], "simplex");
+    let url = release["documentUrl"].as_str().unwrap();
+    let downloaded = env.http.get(url).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(downloaded.as_ref(), document.as_slice(), "the printer gets the exact bytes");
+
+    let completion = json!({"leaseId": release["leaseId"], "outcome": "printed", "monoSides": 3, "sheets": 3});
+    let path = format!("/v1/device/jobs/{job_id}/complete");
+    let completed: Value = env.device_post(&session, &path, completion.clone()).await.json().await.unwrap();
+    assert_eq!((&completed["outcome"], &completed["kept"]), (&json!("printed"), &json!(false)), "{completed}");
+    let again: Value = env.device_post(&session, &path, completion).await.json().await.unwrap();
+    assert_eq!(again, completed, "completion is idempotent");
+
+    let token = env.user_token().await;
+    let history: Value =
+        env.http.get(env.url("/v1/me/history")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let row = &history["items"][0];
+    assert_eq!((&row["printedSides"], &row["releasedFromIp"], &row["source"]), (&json!(3), &json!("10.1.2.3"), &json!("Web")));
+    assert!(row.get("jobName").is_none(), "file names are not kept unless the organisation says so (BR-OS-10)");
+    assert!(row.get("releasedBy").is_none(), "released by the owner");
+    assert_eq!(env.http.get(url).send().await.unwrap().status().as_u16(), 404, "the document is gone");
+    let job = env.http.get(env.org_url(&format!("/users/{}/jobs/{job_id}", env.user_id))).bearer_auth(&env.admin);
+    expect_problem(job.send().await.unwrap(), 404, "not_found").await;
+    env.running.shutdown().await;
+}
+
+async fn corrupt_pdf_and_renamed_executable_are_rejected_with_reasons(storage: Storage) {
+    let env = Env::start(storage).await;
+    let mut corrupt = pdf(4);
+    corrupt.truncate(60);
+    let corrupt_job = env.submit_inline("broken.pdf", &corrupt).await;
+    let executable = env.submit_inline("invoice.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00PE\0\0").await;
+    let rejected = env.ingested(&corrupt_job).await;
+    assert_eq!((&rejected["state"], &rejected["rejection"]["code"]), (&json!("Rejected"), &json!("corrupt_document")), "{rejected}");
+    let rejected = env.ingested(&executable).await;
+    assert_eq!(rejected["state"], "Rejected", "{rejected}");
+    assert_eq!(rejected["rejection"]["code"], "unsupported_format", "the bytes decide, not the .pdf name");
+    assert!(!rejected["rejection"]["reason"].as_str().unwrap().is_empty());
+    env.running.shutdown().await;
+}
+
+async fn print_and_keep_and_cancel_return_the_job_to_the_queue(storage: Storage) {
+    let env = Env::start(storage).await;
+    env.print_settings(json!({"printAndKeep": true, "keepFileNames": true})).await;
+    let job_id = env.submit_inline("notes.txt", b"line one\nline two\n").await;
+    assert_eq!(env.ingested(&job_id).await["state"], "Held");
+    let session = env.session(&env.device).await;
+    let release_path = format!("/v1/device/jobs/{job_id}/release");
+    let complete_path = format!("/v1/device/jobs/{job_id}/complete");
+
+    let release: Value = env.device_post(&session, &release_path, json!({})).await.json().await.unwrap();
+    let cancelled = json!({"leaseId": release["leaseId"], "outcome": "cancelled"});
+    let answer: Value = env.device_post(&session, &complete_path, cancelled).await.json().await.unwrap();
+    assert_eq!(answer["kept"], true);
+    let release: Value = env.device_post(&session, &release_path, json!({})).await.json().await.unwrap();
+    let printed = json!({"leaseId": release["leaseId"], "outcome": "printed", "monoSides": 1, "sheets": 1});
+    let answer: Value = env.device_post(&session, &complete_path, printed).await.json().await.unwrap();
+    assert_eq!(answer["kept"], true, "print-and-keep keeps the job (BR-OS-08)");
+    let job = env.ingested(&job_id).await;
+    assert_eq!((&job["state"], &job["timesPrinted"]), (&json!("Held"), &json!(1)), "{job}");
+    let url = release["documentUrl"].as_str().unwrap();
+    assert_eq!(env.http.get(url).send().await.unwrap().status().as_u16(), 200, "the kept document stays");
+    let token = env.user_token().await;
+    let history: Value =
+        env.http.get(env.url("/v1/me/history")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(history["items"].as_array().unwrap().len(), 1, "a cancelled release writes no history");
+    assert_eq!(history["items"][0]["jobName"], "notes.txt", "file names kept (BR-OS-10)");
+    env.running.shutdown().await;
+}
+
+async fn two_printers_releasing_the_same_job_at_once_exactly_one_gets_it(storage: Storage) {
+    let env = Env::start(storage).await;
+    let second_device = env.enroll("PRN-0002", "10.1.2.4").await;
+    let job_id = env.submit_inline("race.txt", b"who wins").await;
+    env.ingested(&job_id).await;
+    let (first, second) = (env.session(&env.device).await, env.session(&second_device).await);
+    let path = format!("/v1/device/jobs/{job_id}/release");
+    let (a, b) = tokio::join!(env.device_post(&first, &path, json!({})), env.device_post(&second, &path, json!({})));
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "exactly one release wins");
+    let loser = if a.status().as_u16() == 409 { a } else { b };
+    expect_problem(loser, 409, "job_not_releasable").await;
+    env.running.shutdown().await;
+}
+
+async fn br_os_12_jobs_past_retention_are_not_served_and_the_sweep_deletes_them(storage: Storage) {
+    let env = Env::start(storage).await;
+    env.print_settings(json!({"jobRetention": {"amount": 3, "unit": "hours"}})).await;
+    let job_id = env.submit_inline("old.txt", b"expires").await;
+    env.ingested(&job_id).await;
+    let key = format!("uploads/{}/{job_id}", env.org);
+    assert!(env.running.ctx.blobs.head(&key).await.unwrap().is_some());
+    env.clock.advance(Duration::hours(3) + Duration::minutes(1));
+    let token = env.user_token().await;
+    let queue: Value =
+        env.http.get(env.url("/v1/me/jobs")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(queue["items"], json!([]), "an expired job is not served before the sweep");
+    let swept = shared::print::retention::sweep(&env.running.ctx).await.unwrap();
+    assert_eq!(swept.jobs, 1);
+    assert!(env.running.ctx.blobs.head(&key).await.unwrap().is_none(), "the sweep deletes the document");
+    assert_eq!(shared::print::retention::sweep(&env.running.ctx).await.unwrap().jobs, 0);
+    env.running.shutdown().await;
+}
+
+e2e::on_both_storages!(
+    submitted_pdf_is_held_released_downloaded_completed_and_recorded,
+    corrupt_pdf_and_renamed_executable_are_rejected_with_reasons,
+    print_and_keep_and_cancel_return_the_job_to_the_queue,
+    two_printers_releasing_the_same_job_at_once_exactly_one_gets_it,
+    br_os_12_jobs_past_retention_are_not_served_and_the_sweep_deletes_them,
+);
