@@ -85,6 +85,11 @@ async fn every_organisation_route_hides_other_organisations_and_refuses_plain_us
         ("codeId", "unknown"),
         ("printerId", "unknown"),
         ("labelId", "unknown"),
+        ("jobId", "unknown"),
+        ("policyId", "default"),
+        ("kind", "personal"),
+        ("key", "unknown"),
+        ("delegateUserId", "unknown"),
     ];
     let before = partition(&running, &org_b).await;
     for (method, path) in organisation_operations(&document, &org_b, &ids) {

@@ -54,14 +54,20 @@ struct Env {
     org: String,
     user_id: String,
     device: String,
+    device_grant: Value,
     printer_ip: String,
 }
 
 impl Env {
     async fn start(storage: Storage) -> Env {
+        Env::start_at(storage, chrono::Utc::now()).await
+    }
+
+    /// A runner whose clock starts at `now`.
+    async fn start_at(storage: Storage, now: chrono::DateTime<chrono::Utc>) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let mut opts = options_on(storage, dir.path());
-        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let clock = Arc::new(ManualClock::new(now));
         opts.clock = clock.clone();
         let running = start_with(opts).await;
         let http = Client::new();
@@ -78,6 +84,7 @@ impl Env {
             org,
             user_id: String::new(),
             device: String::new(),
+            device_grant: Value::Null,
             printer_ip: "10.1.2.3".into(),
         };
         let admin_roles = json!({"roles": ["Organization Administrator", "Print Release Management Administrator"]});
@@ -87,8 +94,22 @@ impl Env {
         let user = json!({"email": USER_EMAIL, "displayName": "Pat", "password": USER_PASSWORD});
         env.user_id = env.send_ok("POST", "/users", user).await["id"].as_str().unwrap().to_string();
         env.send_ok("POST", "/badges", json!({"userId": env.user_id, "badge": BADGE})).await;
-        env.device = env.enroll("PRN-0001", &env.printer_ip.clone()).await;
+        env.device_grant = env.enroll_with("PRN-0001", &env.printer_ip.clone(), "Print Release eSF").await;
+        env.device = env.grant(&env.device_grant).await;
         env
+    }
+
+    /// A new user with the print role's org-level assignment and `badge`; answers the id.
+    async fn add_user(&self, email: &str, badge: &str) -> String {
+        let user = json!({"email": email, "displayName": email, "password": USER_PASSWORD});
+        let id = self.send_ok("POST", "/users", user).await["id"].as_str().unwrap().to_string();
+        self.send_ok("POST", "/badges", json!({"userId": id, "badge": badge})).await;
+        id
+    }
+
+    /// A fresh device token of the first printer (tokens expire when the clock moves on).
+    async fn device_token(&self) -> String {
+        self.grant(&self.device_grant).await
     }
 
     fn url(&self, path: &str) -> String {
@@ -112,9 +133,15 @@ impl Env {
 
     /// Enrolls a printer with the Print Release eSF app; answers its device token.
     async fn enroll(&self, serial: &str, ip: &str) -> String {
+        let grant = self.enroll_with(serial, ip, "Print Release eSF").await;
+        self.grant(&grant).await
+    }
+
+    /// Enrolls a printer with `app`; answers the client-credentials grant of its credential.
+    async fn enroll_with(&self, serial: &str, ip: &str, app: &str) -> Value {
         let code = self.send_ok("POST", "/enrollment-codes", json!({"kind": "organisation"})).await;
         let printer = json!({"serialNumber": serial, "model": "CX825", "manufacturer": "Lexmark", "ipAddress": ip,
-            "releaseApp": "Print Release eSF"});
+            "releaseApp": app});
         let enrolled: Value = self
             .http
             .post(self.url("/v1/enroll"))
@@ -125,15 +152,24 @@ impl Env {
             .json()
             .await
             .unwrap();
-        let grant = json!({"grant_type": "client_credentials", "client_id": enrolled["credential"]["clientId"],
-            "client_secret": enrolled["credential"]["clientSecret"]});
+        json!({"grant_type": "client_credentials", "client_id": enrolled["credential"]["clientId"],
+            "client_secret": enrolled["credential"]["clientSecret"]})
+    }
+
+    /// The device token of a printer's credential.
+    async fn grant(&self, grant: &Value) -> String {
         let token: Value =
-            self.http.post(self.url("/oauth/token")).json(&grant).send().await.unwrap().json().await.unwrap();
+            self.http.post(self.url("/oauth/token")).json(grant).send().await.unwrap().json().await.unwrap();
         token["access_token"].as_str().unwrap().to_string()
     }
 
     async fn user_token(&self) -> String {
         access_token(&self.running.url, USER_EMAIL, USER_PASSWORD).await
+    }
+
+    /// A fresh administrator token (tokens expire when the clock moves on).
+    async fn refresh_admin(&mut self) {
+        self.admin = access_token(&self.running.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     }
 
     async fn print_settings(&self, settings: Value) {
@@ -162,11 +198,15 @@ impl Env {
 
     /// Submits `bytes` inline; answers the job id.
     async fn submit_inline(&self, name: &str, bytes: &[u8]) -> String {
+        self.submit_inline_as(&self.user_token().await, name, bytes).await
+    }
+
+    /// Submits `bytes` inline with the user token `token`; answers the job id.
+    async fn submit_inline_as(&self, token: &str, name: &str, bytes: &[u8]) -> String {
         use base64::Engine;
         let document = base64::engine::general_purpose::STANDARD.encode(bytes);
-        let token = self.user_token().await;
         let body = json!({"name": name, "source": "Mobile", "document": document});
-        let response = self.http.post(self.org_url("/jobs")).bearer_auth(&token).json(&body).send().await.unwrap();
+        let response = self.http.post(self.org_url("/jobs")).bearer_auth(token).json(&body).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 201);
         let submitted: Value = response.json().await.unwrap();
         assert!(submitted.get("uploadUrl").is_none());
@@ -175,7 +215,12 @@ impl Env {
 
     /// The job once ingest has moved it out of `Uploading`.
     async fn ingested(&self, job_id: &str) -> Value {
-        let url = self.org_url(&format!("/users/{}/jobs/{job_id}", self.user_id));
+        self.ingested_of(&self.user_id, job_id).await
+    }
+
+    /// The job of `owner` once ingest has moved it out of `Uploading`.
+    async fn ingested_of(&self, owner: &str, job_id: &str) -> Value {
+        let url = self.org_url(&format!("/users/{owner}/jobs/{job_id}"));
         eventually("the job to be ingested", std::time::Duration::from_secs(20), || async {
             let job: Value = self.http.get(&url).bearer_auth(&self.admin).send().await.ok()?.json().await.ok()?;
             (job["state"] != "Uploading").then_some(job)
@@ -185,11 +230,16 @@ impl Env {
 
     /// A session of the user at the printer of `device`, signed in with the badge.
     async fn session(&self, device: &str) -> String {
+        self.session_of(device, BADGE).await
+    }
+
+    /// A session at the printer of `device`, signed in with `badge`.
+    async fn session_of(&self, device: &str, badge: &str) -> String {
         let response = self
             .http
             .post(self.url("/v1/device/sessions"))
             .bearer_auth(device)
-            .json(&json!({"badge": BADGE}))
+            .json(&json!({"badge": badge}))
             .send()
             .await
             .unwrap();
@@ -319,10 +369,121 @@ async fn br_os_12_jobs_past_retention_are_not_served_and_the_sweep_deletes_them(
     env.running.shutdown().await;
 }
 
+async fn br_pp_02_policy_forces_mono_from_ten_pages_and_releases_keep_to_the_print_window(storage: Storage) {
+    // 03:00 UTC: outside 08:00-18:00 in the printer's time zone (set to UTC below).
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-24T03:00:00Z").unwrap().with_timezone(&chrono::Utc);
+    let mut env = Env::start_at(storage, start).await;
+    env.print_settings(json!({"printPolicies": true})).await;
+    let window = json!({"kind": "everyDay", "start": "08:00", "end": "18:00"});
+    env.send_ok("PUT", "/print-policies/default", json!({"forceMono": {"minPages": 10}, "printWindow": window})).await;
+    let printers = env.send_ok("GET", "/printers", Value::Null).await;
+    let printer_id = printers["items"][0]["id"].as_str().unwrap().to_string();
+    env.send_ok("PATCH", &format!("/printers/{printer_id}"), json!({"timeZone": "UTC"})).await;
+
+    let long = env.submit_inline("long.pdf", &pdf(12)).await;
+    let short = env.submit_inline("short.pdf", &pdf(3)).await;
+    let long_job = env.ingested(&long).await;
+    assert_eq!(long_job["options"]["colourMode"], "mono", "12 pages ≥ 10 forces mono (BR-PP-02): {long_job}");
+    assert_eq!(long_job["policyChanges"], json!(["forcedMono"]));
+    let short_job = env.ingested(&short).await;
+    assert_eq!(short_job["options"]["colourMode"], "colour", "3 pages stay colour (BR-PP-07): {short_job}");
+
+    let session = env.session(&env.device).await;
+    let refused = env.device_post(&session, &format!("/v1/device/jobs/{short}/release"), json!({})).await;
+    let problem = expect_problem(refused, 403, "outside_print_window").await;
+    assert!(problem["detail"].as_str().unwrap().contains("2026-11-24T08:00:00Z"), "{problem}");
+    env.clock.advance(Duration::hours(7));
+    env.refresh_admin().await;
+    let session = env.session(&env.device_token().await).await;
+    let released = env.device_post(&session, &format!("/v1/device/jobs/{short}/release"), json!({})).await;
+    assert_eq!(released.status().as_u16(), 200, "10:00 UTC is inside the window");
+    env.running.shutdown().await;
+}
+
+async fn br_dl_02_a_delegate_releases_cloud_jobs_only_at_print_release_esf_printers(storage: Storage) {
+    let env = Env::start(storage).await;
+    env.print_settings(json!({"delegation": true})).await;
+    let delegate = env.add_user("sam@example.org", "B00DE1E9").await;
+    let body = json!({"delegateUserId": delegate, "expiresAfterDays": null});
+    env.send_ok("POST", &format!("/users/{}/delegates", env.user_id), body).await;
+    let job_id = env.submit_inline("for sam.txt", b"delegated print").await;
+    env.ingested(&job_id).await;
+
+    let cloud_printer = env.enroll_with("PRN-CPR1", "10.1.2.9", "Cloud Print Release").await;
+    let cloud_session = env.session_of(&env.grant(&cloud_printer).await, "B00DE1E9").await;
+    let refused = env.device_post(&cloud_session, &format!("/v1/device/jobs/{job_id}/release"), json!({})).await;
+    expect_problem(refused, 403, "delegate_release_not_supported").await;
+
+    let session = env.session_of(&env.device, "B00DE1E9").await;
+    let listed: Value =
+        env.http.get(env.url("/v1/device/jobs")).bearer_auth(&session).send().await.unwrap().json().await.unwrap();
+    assert_eq!((&listed["items"][0]["job"]["id"], &listed["items"][0]["delegated"]), (&json!(job_id), &json!(true)));
+    let release: Value =
+        env.device_post(&session, &format!("/v1/device/jobs/{job_id}/release"), json!({})).await.json().await.unwrap();
+    let done = json!({"leaseId": release["leaseId"], "outcome": "printed", "monoSides": 1, "sheets": 1});
+    let path = format!("/v1/device/jobs/{job_id}/complete");
+    assert_eq!(env.device_post(&session, &path, done).await.status().as_u16(), 200);
+    let history = env.send_ok("GET", &format!("/users/{}/history", env.user_id), Value::Null).await;
+    assert_eq!(history["items"][0]["releasedBy"], delegate.as_str(), "released by the delegate (BR-HI-01)");
+    env.running.shutdown().await;
+}
+
+async fn br_os_09_release_all_releases_every_own_held_job(storage: Storage) {
+    let env = Env::start(storage).await;
+    let first = env.submit_inline("one.txt", b"one").await;
+    let second = env.submit_inline("two.txt", b"two").await;
+    env.ingested(&first).await;
+    env.ingested(&second).await;
+    let session = env.session(&env.device).await;
+    let released: Value = env.device_post(&session, "/v1/device/release-all", json!({})).await.json().await.unwrap();
+    let mut ids: Vec<&str> = released["items"].as_array().unwrap().iter().map(|r| r["jobId"].as_str().unwrap()).collect();
+    ids.sort();
+    let mut expected = [first.as_str(), second.as_str()];
+    expected.sort();
+    assert_eq!(ids, expected);
+    let again: Value = env.device_post(&session, "/v1/device/release-all", json!({})).await.json().await.unwrap();
+    assert_eq!(again["items"], json!([]), "jobs being released are not released twice");
+    env.running.shutdown().await;
+}
+
+async fn redelivered_ingest_events_and_repeated_completions_change_nothing(storage: Storage) {
+    let env = Env::start(storage).await;
+    let job_id = env.submit_inline("twice.txt", b"delivered twice").await;
+    let held = env.ingested(&job_id).await;
+    let ctx = &env.running.ctx;
+    let key = format!("uploads/{}/{job_id}", env.org);
+    let meta = ctx.blobs.head(&key).await.unwrap().unwrap();
+    let event = shared::events::s3_object_created("printcloud", "ingest", &meta);
+    let body = serde_json::to_string(&event).unwrap();
+    ctx.queue.send("ingest", body.clone()).await.unwrap();
+    ctx.queue.send("ingest", body).await.unwrap();
+    let session = env.session(&env.device).await;
+    let release: Value =
+        env.device_post(&session, &format!("/v1/device/jobs/{job_id}/release"), json!({})).await.json().await.unwrap();
+    let done = json!({"leaseId": release["leaseId"], "outcome": "cancelled"});
+    let path = format!("/v1/device/jobs/{job_id}/complete");
+    assert_eq!(env.device_post(&session, &path, done.clone()).await.status().as_u16(), 200);
+    assert_eq!(env.device_post(&session, &path, done).await.status().as_u16(), 200, "a repeated completion");
+    e2e::eventually("the queues to drain", std::time::Duration::from_secs(20), || async {
+        let ingest = ctx.queue.receive("ingest", 1, std::time::Duration::from_millis(1)).await.ok()?;
+        ingest.is_empty().then_some(())
+    })
+    .await;
+    let after = env.ingested(&job_id).await;
+    assert_eq!(after["state"], "Held");
+    assert_eq!(after["pages"], held["pages"]);
+    assert_eq!(after["version"].as_i64().unwrap(), held["version"].as_i64().unwrap() + 2, "release and cancel only");
+    env.running.shutdown().await;
+}
+
 e2e::on_both_storages!(
     submitted_pdf_is_held_released_downloaded_completed_and_recorded,
     corrupt_pdf_and_renamed_executable_are_rejected_with_reasons,
     print_and_keep_and_cancel_return_the_job_to_the_queue,
     two_printers_releasing_the_same_job_at_once_exactly_one_gets_it,
     br_os_12_jobs_past_retention_are_not_served_and_the_sweep_deletes_them,
+    br_pp_02_policy_forces_mono_from_ten_pages_and_releases_keep_to_the_print_window,
+    br_dl_02_a_delegate_releases_cloud_jobs_only_at_print_release_esf_printers,
+    br_os_09_release_all_releases_every_own_held_job,
+    redelivered_ingest_events_and_repeated_completions_change_nothing,
 );

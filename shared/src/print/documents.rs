@@ -8,16 +8,20 @@
 //! them down with [`DocumentError::NeedsConversion`] naming the format. Anything else (programs,
 //! archives, unknown binary data) is [`DocumentError::Unsupported`].
 //!
+//! Colour use is told for PDF (from resources and, within a budget, page content), JPEG (by its
+//! number of components), PNG (by colour type) and TIFF (by photometric interpretation); plain
+//! text is monochrome; PostScript, PCL and GIF are left unknown.
+//!
 //! Every reader here takes hostile input: it never panics, bounds its loops, and sizes no
 //! allocation from a number read from the file.
 
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId, Stream};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// The PDF library documents are read with, for callers that build PDFs to check against it
 /// (the page-count benchmark).
 pub use lopdf;
-use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 
 /// The most pages a document may have; a larger count is taken as a damaged or hostile file.
 pub const MAX_PAGES: u32 = 100_000;
@@ -54,7 +58,7 @@ const PDF_CONTENT_BUDGET: usize = 1024 * 1024;
 
 /// How much compressed page content is assumed to grow when decompressed, to tell beforehand
 /// whether reading it would exceed [`PDF_CONTENT_BUDGET`].
-const PDF_ASSUMED_COMPRESSION: usize = 4;
+const PDF_ASSUMED_COMPRESSION: usize = 5;
 
 /// Bound on what one object or cross-reference stream may decompress to while a PDF loads.
 const PDF_MAX_DECOMPRESSED: usize = 64 * 1024 * 1024;
@@ -348,9 +352,15 @@ fn is_pcl_start(bytes: &[u8]) -> bool {
     pcl_escape || pcl_xl || bytes.starts_with(b"@PJL")
 }
 
-/// Where a PDF header starts, if within the first [`PDF_HEADER_WINDOW`] bytes.
+/// Where a PDF header (`%PDF-` and a version digit) starts, if within the first
+/// [`PDF_HEADER_WINDOW`] bytes and after nothing, a control or binary byte (a line break), or a
+/// PJL universal exit language command: not in the middle of text that mentions it.
 fn pdf_header_offset(bytes: &[u8]) -> Option<usize> {
-    find(&bytes[..bytes.len().min(PDF_HEADER_WINDOW)], b"%PDF-")
+    let window = &bytes[..bytes.len().min(PDF_HEADER_WINDOW)];
+    window.windows(6).enumerate().find_map(|(at, candidate)| {
+        let after_text = at > 0 && (0x20..0x7f).contains(&window[at - 1]) && !window[..at].ends_with(UEL);
+        (!after_text && candidate.starts_with(b"%PDF-") && candidate[5].is_ascii_digit()).then_some(at)
+    })
 }
 
 /// An HTML page: after a byte-order mark and white space, a doctype or an `<html>`, `<head>` or
@@ -918,10 +928,11 @@ impl Tone {
 /// the document (fast, whatever its size). A count that is missing or implausible for the file's
 /// size makes the whole document load and its page-tree leaves be counted. Documents that are
 /// cheap to load (see [`PDF_FULL_LOAD_MAX_OBJECTS`]) are loaded whole anyway, to count leaves
-/// (which then win over a `/Count` that disagrees) and to check colour: colour spaces, images and shadings in the
-/// pages' resources (following forms and patterns), then, within [`PDF_CONTENT_BUDGET`] bytes of
-/// decompressed content, the colour operators of the page content. Annotations and Type 3 glyphs
-/// are not looked at.
+/// (which then win over a `/Count` that disagrees) and to check colour: colour spaces, images
+/// and shadings in the pages' resources (following forms and patterns), then, within
+/// [`PDF_CONTENT_BUDGET`] bytes of decompressed content, the colour operators of the page
+/// content. A colour space merely named in the resources counts as colour. Annotations and
+/// Type 3 glyphs are not looked at.
 ///
 /// Encrypted PDFs with an empty user password are read (and decrypted); those needing a
 /// password are [`DocumentError::PasswordProtected`]. A file whose cross-reference data had to be
@@ -1658,13 +1669,28 @@ mod tests {
         let xref_offset = bytes.len();
         bytes.extend(
             format!(
-                "xref\n0 1\n0000000000 65535 f \n{} 1\n{pages_offset:010} 00000 n \n{new_page} 1\n{page_offset:010} 00000 n \n\
+                "xref\n0 1\n0000000000 65535 f \n{} 1\n{pages_offset:010} 00000 n \n\
+                 {new_page} 1\n{page_offset:010} 00000 n \n\
                  trailer\n<< /Size {size} /Root {} 0 R /Prev {previous_xref} >>\nstartxref\n{xref_offset}\n%%EOF\n",
                 pages_id.0, catalog_id.0
             )
             .as_bytes(),
         );
         assert_eq!(facts(&bytes).pages, 4);
+    }
+
+    #[test]
+    fn d_formats_missing_or_implausible_page_count_is_checked_against_the_page_tree() {
+        for count in [None, Some(Object::Integer(999_999)), Some(Object::Integer(-4))] {
+            let mut document = pdf_document(3, "");
+            let pages_id = document.catalog().unwrap().get(b"Pages").unwrap().as_reference().unwrap();
+            let pages = document.get_dictionary_mut(pages_id).unwrap();
+            match count {
+                Some(count) => pages.set("Count", count),
+                None => drop(pages.remove(b"Count")),
+            }
+            assert_eq!(facts(&saved(document)).pages, 3);
+        }
     }
 
     #[test]
@@ -1786,6 +1812,8 @@ mod tests {
         assert_eq!(facts(b"name,amount\nalice,3\nbob,4\n").format, DocumentFormat::Text, "CSV is printed as text");
         assert_eq!(facts("caf\u{e9} cr\u{e8}me\n".as_bytes()).pages, 1);
         assert_eq!(facts(b"Latin-1 caf\xe9\n").format, DocumentFormat::Text);
+        let notes = b"# check the header\nsed 1q out.pdf | grep \"%PDF-1\" >/dev/null\n";
+        assert_eq!(facts(notes).format, DocumentFormat::Text, "text that mentions a PDF header is text");
     }
 
     #[test]
@@ -1912,7 +1940,7 @@ mod tests {
         assert_eq!(sniff(&compound_file(&["Workbook"])), Some(DocumentFormat::Office(OfficeFormat::Xls)));
         assert_eq!(sniff(&compound_file(&["PowerPoint Document"])), Some(DocumentFormat::Office(OfficeFormat::Ppt)));
         assert_eq!(examine(&compound_file(&["!_StringData"])).unwrap_err(), DocumentError::Unsupported);
-        assert_eq!(sniff(&OLE2_MAGIC[..]), Some(DocumentFormat::Office(OfficeFormat::LegacyOffice)));
+        assert_eq!(sniff(OLE2_MAGIC), Some(DocumentFormat::Office(OfficeFormat::LegacyOffice)));
     }
 
     #[test]

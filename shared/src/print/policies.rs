@@ -960,12 +960,14 @@ fn assign_writes(
             writes.push(counter(org_id, &old.policy_id, -1));
         }
     }
-    let unchanged = current.is_some_and(|old| old.policy_id == new.policy_id);
-    if new.policy_id != DEFAULT_POLICY_ID && !unchanged {
-        writes.push(counter(org_id, &new.policy_id, 1));
-    } else if new.policy_id != DEFAULT_POLICY_ID {
-        // Same policy again: still require it to exist, without counting it twice.
-        writes.push(Write::Check { key: policy_key(org_id, &new.policy_id), condition: Condition::Exists });
+    if new.policy_id != DEFAULT_POLICY_ID {
+        // The same policy again still has to exist, but is not counted twice.
+        let again = current.is_some_and(|old| old.policy_id == new.policy_id);
+        writes.push(if again {
+            Write::Check { key: policy_key(org_id, &new.policy_id), condition: Condition::Exists }
+        } else {
+            counter(org_id, &new.policy_id, 1)
+        });
     }
     Ok(writes)
 }
