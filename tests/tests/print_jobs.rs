@@ -65,8 +65,14 @@ impl Env {
 
     /// A runner whose clock starts at `now`.
     async fn start_at(storage: Storage, now: chrono::DateTime<chrono::Utc>) -> Env {
+        Env::start_configured(storage, now, shared::context::DEFAULT_MAX_DOCUMENT_BYTES).await
+    }
+
+    /// A runner whose clock starts at `now`, accepting documents up to `max_document_bytes`.
+    async fn start_configured(storage: Storage, now: chrono::DateTime<chrono::Utc>, max_document_bytes: u64) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let mut opts = options_on(storage, dir.path());
+        opts.max_document_bytes = max_document_bytes;
         let clock = Arc::new(ManualClock::new(now));
         opts.clock = clock.clone();
         let running = start_with(opts).await;
@@ -476,6 +482,30 @@ async fn redelivered_ingest_events_and_repeated_completions_change_nothing(stora
     env.running.shutdown().await;
 }
 
+async fn a_lapsed_lease_returns_the_job_to_the_queue_and_oversized_documents_are_rejected(storage: Storage) {
+    let mut env = Env::start_configured(storage, chrono::Utc::now(), 1024).await;
+    let big = env.submit_inline("big.txt", &[b'x'; 2048]).await;
+    let rejected = env.ingested(&big).await;
+    assert_eq!(rejected["rejection"]["code"], "document_too_large", "{rejected}");
+    let job_id = env.submit_inline("small.txt", b"fits").await;
+    env.ingested(&job_id).await;
+    let session = env.session(&env.device).await;
+    let release: Value =
+        env.device_post(&session, &format!("/v1/device/jobs/{job_id}/release"), json!({})).await.json().await.unwrap();
+    env.clock.advance(Duration::minutes(11));
+    env.refresh_admin().await;
+    let session = env.session(&env.device_token().await).await;
+    let listed: Value =
+        env.http.get(env.url("/v1/device/jobs")).bearer_auth(&session).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["items"][0]["job"]["id"], job_id.as_str(), "the lapsed release is back in the queue");
+    let again = env.device_post(&session, &format!("/v1/device/jobs/{job_id}/release"), json!({})).await;
+    assert_eq!(again.status().as_u16(), 200);
+    let stale = json!({"leaseId": release["leaseId"], "outcome": "printed", "monoSides": 1});
+    let answer = env.device_post(&session, &format!("/v1/device/jobs/{job_id}/complete"), stale).await;
+    expect_problem(answer, 409, "lease_not_current").await;
+    env.running.shutdown().await;
+}
+
 e2e::on_both_storages!(
     submitted_pdf_is_held_released_downloaded_completed_and_recorded,
     corrupt_pdf_and_renamed_executable_are_rejected_with_reasons,
@@ -486,4 +516,5 @@ e2e::on_both_storages!(
     br_dl_02_a_delegate_releases_cloud_jobs_only_at_print_release_esf_printers,
     br_os_09_release_all_releases_every_own_held_job,
     redelivered_ingest_events_and_repeated_completions_change_nothing,
+    a_lapsed_lease_returns_the_job_to_the_queue_and_oversized_documents_are_rejected,
 );
