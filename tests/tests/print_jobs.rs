@@ -269,7 +269,8 @@ async fn submitted_pdf_is_held_released_downloaded_completed_and_recorded(storag
     let listed: Value =
         env.http.get(env.url("/v1/device/jobs")).bearer_auth(&session).send().await.unwrap().json().await.unwrap();
     assert_eq!(listed["items"][0]["job"]["id"], job_id.as_str(), "{listed}");
-    let release: Value = env.device_post(&session, &format!("/v1/device/jobs/{job_id}/release"), json!({})).await.json().await.unwrap();
+    let release: Value =
+        env.device_post(&session, &format!("/v1/device/jobs/{job_id}/release"), json!({})).await.json().await.unwrap();
     assert_eq!(release["pages"], 3, "{release}");
     assert_eq!(release["options"]["duplex"], "simplex");
     let url = release["documentUrl"].as_str().unwrap();
@@ -287,7 +288,10 @@ async fn submitted_pdf_is_held_released_downloaded_completed_and_recorded(storag
     let history: Value =
         env.http.get(env.url("/v1/me/history")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     let row = &history["items"][0];
-    assert_eq!((&row["printedSides"], &row["releasedFromIp"], &row["source"]), (&json!(3), &json!("10.1.2.3"), &json!("Web")));
+    assert_eq!(
+        (&row["printedSides"], &row["releasedFromIp"], &row["source"]),
+        (&json!(3), &json!("10.1.2.3"), &json!("Web"))
+    );
     assert!(row.get("jobName").is_none(), "file names are not kept unless the organisation says so (BR-OS-10)");
     assert!(row.get("releasedBy").is_none(), "released by the owner");
     assert_eq!(env.http.get(url).send().await.unwrap().status().as_u16(), 404, "the document is gone");
@@ -301,9 +305,14 @@ async fn corrupt_pdf_and_renamed_executable_are_rejected_with_reasons(storage: S
     let mut corrupt = pdf(4);
     corrupt.truncate(60);
     let corrupt_job = env.submit_inline("broken.pdf", &corrupt).await;
-    let executable = env.submit_inline("invoice.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00PE\0\0").await;
+    let executable =
+        env.submit_inline("invoice.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00PE\0\0").await;
     let rejected = env.ingested(&corrupt_job).await;
-    assert_eq!((&rejected["state"], &rejected["rejection"]["code"]), (&json!("Rejected"), &json!("corrupt_document")), "{rejected}");
+    assert_eq!(
+        (&rejected["state"], &rejected["rejection"]["code"]),
+        (&json!("Rejected"), &json!("corrupt_document")),
+        "{rejected}"
+    );
     let rejected = env.ingested(&executable).await;
     assert_eq!(rejected["state"], "Rejected", "{rejected}");
     assert_eq!(rejected["rejection"]["code"], "unsupported_format", "the bytes decide, not the .pdf name");
@@ -442,7 +451,8 @@ async fn br_os_09_release_all_releases_every_own_held_job(storage: Storage) {
     env.ingested(&second).await;
     let session = env.session(&env.device).await;
     let released: Value = env.device_post(&session, "/v1/device/release-all", json!({})).await.json().await.unwrap();
-    let mut ids: Vec<&str> = released["items"].as_array().unwrap().iter().map(|r| r["jobId"].as_str().unwrap()).collect();
+    let mut ids: Vec<&str> =
+        released["items"].as_array().unwrap().iter().map(|r| r["jobId"].as_str().unwrap()).collect();
     ids.sort();
     let mut expected = [first.as_str(), second.as_str()];
     expected.sort();

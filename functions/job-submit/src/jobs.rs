@@ -185,8 +185,10 @@ pub fn openapi() -> OpenApi {
     let list = operation("list_queue", "A user's queue: live jobs, ordered as the organisation lists them.")
         .response("200", json_response("`{items: [Job]}`.", "Job"))
         .build();
-    let mine = operation("my_queue", "The caller's own queue.").response("200", json_response("`{items}`.", "Job")).build();
-    let read = operation("get_job", "One job of a user's queue.").response("200", json_response("The job.", "Job")).build();
+    let mine =
+        operation("my_queue", "The caller's own queue.").response("200", json_response("`{items}`.", "Job")).build();
+    let read =
+        operation("get_job", "One job of a user's queue.").response("200", json_response("The job.", "Job")).build();
     let change = operation("change_job", "Change a waiting job's print options (the print policy applies again).")
         .request_body(Some(json_request("JobChange")))
         .response("200", json_response("The job.", "Job"))

@@ -25,11 +25,8 @@ pub fn function() -> Function {
 
 /// The HTTP routes of `job-submit`.
 pub fn router(ctx: Ctx) -> Router {
-    let api = Router::new()
-        .merge(settings::routes())
-        .merge(policies::routes())
-        .merge(jobs::routes())
-        .with_state(ctx.clone());
+    let api =
+        Router::new().merge(settings::routes()).merge(policies::routes()).merge(jobs::routes()).with_state(ctx.clone());
     http::health_routes(NAME, false, ctx).merge(api)
 }
 

@@ -48,7 +48,8 @@ fn release_changes(body: &[u8]) -> Result<ReleaseChanges, Problem> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ReleaseChanges::default());
     }
-    serde_json::from_slice(body).map_err(|err| Problem::invalid(format!("The body is not valid release changes: {err}")))
+    serde_json::from_slice(body)
+        .map_err(|err| Problem::invalid(format!("The body is not valid release changes: {err}")))
 }
 
 async fn release_all(State(ctx): State<Ctx>, caller: Caller) -> Result<Json<Listed<Release>>, Problem> {
@@ -90,13 +91,17 @@ pub fn openapi() -> OpenApi {
     )
     .request_body(Some(json_request("ReleaseChanges")))
     .response("200", json_response("The release.", "Release"))
-    .response("403", problem_response("`outside_print_window`, `copies_change_disabled`, `delegate_release_not_supported`."))
+    .response(
+        "403",
+        problem_response("`outside_print_window`, `copies_change_disabled`, `delegate_release_not_supported`."),
+    )
     .response("404", problem_response("No such job for this user (`not_found`)."))
     .response("409", problem_response("Released elsewhere or not ready (`job_not_releasable`)."))
     .build();
-    let release_all = operation("device_release_all", "Release every own held job (Cloud Print Release, automatic release).")
-        .response("200", json_response("`{items: [Release]}`.", "Release"))
-        .build();
+    let release_all =
+        operation("device_release_all", "Release every own held job (Cloud Print Release, automatic release).")
+            .response("200", json_response("`{items: [Release]}`.", "Release"))
+            .build();
     let complete = operation(
         "device_complete_job",
         "Report how a release ended. `printed` writes the history row, settles the quota and deletes the job \

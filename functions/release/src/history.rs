@@ -15,9 +15,7 @@ use utoipa::openapi::{ComponentsBuilder, OpenApi, PathsBuilder};
 
 /// The routes of this module.
 pub fn routes() -> Router<Ctx> {
-    Router::new()
-        .route("/v1/orgs/{org_id}/users/{user_id}/history", get(of_user))
-        .route("/v1/me/history", get(mine))
+    Router::new().route("/v1/orgs/{org_id}/users/{user_id}/history", get(of_user)).route("/v1/me/history", get(mine))
 }
 
 /// The list envelope of a history.
@@ -55,7 +53,10 @@ pub fn openapi() -> OpenApi {
     doc.paths = PathsBuilder::new()
         .path(
             "/v1/orgs/{orgId}/users/{userId}/history",
-            path_item([(HttpMethod::Get, operation("user_history", "A user's print history within the history period."))]),
+            path_item([(
+                HttpMethod::Get,
+                operation("user_history", "A user's print history within the history period."),
+            )]),
         )
         .path("/v1/me/history", path_item([(HttpMethod::Get, operation("my_history", "The caller's print history."))]))
         .build();

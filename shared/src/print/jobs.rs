@@ -274,7 +274,12 @@ pub async fn remove(ctx: &Ctx, job: &Job) -> Result<(), Problem> {
 /// The check of routes on one user's queue, history or defaults: the user themself needs
 /// `UsePrintRelease`, anyone else `ManagePrintRelease` (Print Release Management
 /// Administrators); the user must exist in the organisation (404 otherwise).
-pub async fn authorize_queue(ctx: &Ctx, caller: &crate::http::Caller, org_id: &str, user_id: &str) -> Result<(), Problem> {
+pub async fn authorize_queue(
+    ctx: &Ctx,
+    caller: &crate::http::Caller,
+    org_id: &str,
+    user_id: &str,
+) -> Result<(), Problem> {
     use crate::identity::roles::Permission;
     let own = caller.user_id() == Some(user_id) && caller.org_id() == org_id;
     let permission = if own { Permission::UsePrintRelease } else { Permission::ManagePrintRelease };

@@ -284,11 +284,8 @@ impl EffectiveOptions {
 
     /// Sheets of the whole job: two sides per sheet when printed two-sided.
     pub fn sheets(&self, pages: u32) -> u64 {
-        let per_copy = if self.duplex.two_sided() {
-            self.sides_per_copy(pages).div_ceil(2)
-        } else {
-            self.sides_per_copy(pages)
-        };
+        let per_copy =
+            if self.duplex.two_sided() { self.sides_per_copy(pages).div_ceil(2) } else { self.sides_per_copy(pages) };
         u64::from(per_copy) * u64::from(self.copies)
     }
 }
@@ -307,7 +304,10 @@ mod tests {
         let submitted = options(json!({"copies": 2}));
         let defaults = options(json!({"copies": 5, "duplex": "longEdge", "colourMode": "mono"}));
         let effective = submitted.or(&defaults).effective();
-        assert_eq!((effective.copies, effective.duplex, effective.colour_mode), (2, Duplex::LongEdge, ColourMode::Mono));
+        assert_eq!(
+            (effective.copies, effective.duplex, effective.colour_mode),
+            (2, Duplex::LongEdge, ColourMode::Mono)
+        );
         assert_eq!(effective.n_up, 1);
     }
 

@@ -61,9 +61,8 @@ impl Session {
         if !caller.allows(Permission::UsePrintRelease) {
             return Err(forbidden("forbidden", "The signed-in user has no Print Release Management role."));
         }
-        let printer = printers::find(ctx, &claims.org, printer_id)
-            .await?
-            .ok_or_else(crate::fleet::credentials::revoked)?;
+        let printer =
+            printers::find(ctx, &claims.org, printer_id).await?.ok_or_else(crate::fleet::credentials::revoked)?;
         Ok(Session { org_id: claims.org.clone(), user_id: claims.sub.clone(), printer })
     }
 }
@@ -350,11 +349,17 @@ fn completion_key(org_id: &str, lease_id: &str) -> Key {
 /// Records the outcome of release `completion.lease_id` of job `job_id`: printed → history
 /// row, quota settlement, job and document deleted (or kept, print-and-keep);
 /// cancelled/failed → the job is `Held` again and the reservation returned.
-pub async fn complete(ctx: &Ctx, session: &Session, job_id: &str, completion: &Completion) -> Result<Completed, Problem> {
+pub async fn complete(
+    ctx: &Ctx,
+    session: &Session,
+    job_id: &str,
+    completion: &Completion,
+) -> Result<Completed, Problem> {
     if let Some(item) = ctx.table.get(&completion_key(&session.org_id, &completion.lease_id)).await? {
         return Ok(from_item(item)?);
     }
-    let job = jobs::find(ctx, &session.org_id, job_id).await?.ok_or_else(|| Problem::not_found("No such print job."))?;
+    let job =
+        jobs::find(ctx, &session.org_id, job_id).await?.ok_or_else(|| Problem::not_found("No such print job."))?;
     let lease = job
         .lease
         .clone()
@@ -367,10 +372,11 @@ pub async fn complete(ctx: &Ctx, session: &Session, job_id: &str, completion: &C
     let kept = !printed || settings.print_and_keep;
     let completed = Completed { job_id: job.id.clone(), lease_id: lease.id.clone(), outcome: completion.outcome, kept };
     let mut writes = vec![Write::Put {
-        item: to_item(&completed, &completion_key(&session.org_id, &lease.id), &[(
-            "ttl",
-            json!((lease.until + Duration::days(7)).timestamp()),
-        )])?,
+        item: to_item(
+            &completed,
+            &completion_key(&session.org_id, &lease.id),
+            &[("ttl", json!((lease.until + Duration::days(7)).timestamp()))],
+        )?,
         condition: Condition::Absent,
     }];
     if printed {

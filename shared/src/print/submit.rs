@@ -88,7 +88,9 @@ fn validate(new: &NewJob, source_allowed: bool) -> Result<Option<Bytes>, Problem
         return Err(Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "document_too_large_for_inline",
-            format!("Inline documents are at most {MAX_INLINE_BYTES} bytes; leave `document` out and upload to the uploadUrl."),
+            format!(
+                "Inline documents are at most {MAX_INLINE_BYTES} bytes; leave `document` out and upload to the uploadUrl."
+            ),
         ));
     }
     let bytes = STANDARD.decode(encoded.trim()).map_err(|_| invalid("document", "is not valid base64"))?;
