@@ -1,6 +1,7 @@
 //! The `printcloud` command's library: the one-process runner behind `printcloud serve`,
 //! usable in-process by end-to-end tests.
 
+pub mod client;
 pub mod functions;
 pub mod openapi;
 pub mod poller;
