@@ -30,7 +30,8 @@ const DEFAULT_CORPUS: &str = "/usr/share/doc";
 
 fn main() -> Result<()> {
     if Command::new("pdfinfo").arg("-v").output().is_err() {
-        bail!("pdfinfo is not installed: run `apt-get install poppler-utils` and try again");
+        eprintln!("pdfinfo is not installed: run `apt-get install poppler-utils` and try again");
+        std::process::exit(1);
     }
     let corpus_dir = std::env::args().nth(1).map_or_else(|| PathBuf::from(DEFAULT_CORPUS), PathBuf::from);
     let temp = tempfile::tempdir()?;
@@ -41,6 +42,9 @@ fn main() -> Result<()> {
     let generated_totals = measure_all(&[generated], Path::new(temp.path()))?;
     let corpus = corpus_files(&corpus_dir);
     println!("-- corpus: {} PDFs under {}", corpus.len(), corpus_dir.display());
+    if corpus.is_empty() {
+        println!("no PDF that pdfinfo reads was found under {}", corpus_dir.display());
+    }
     let corpus_totals = measure_all(&corpus, &corpus_dir)?;
 
     println!();
