@@ -138,19 +138,15 @@ fn meta_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(BlobMeta, String)
 }
 
 impl DirBlobs {
-    async fn lookup(&self, key: &str) -> StoreResult<Option<(BlobMeta, String)>> {
-        let key = key.to_string();
-        self.db
-            .run(move |conn| {
-                conn.query_row(
-                    "SELECT key, size, content_type, modified_ms, file FROM objects WHERE key = ?1",
-                    params![key],
-                    meta_from_row,
-                )
+    /// The object's metadata and file, read in place on a reading connection.
+    fn lookup(&self, key: &str) -> StoreResult<Option<(BlobMeta, String)>> {
+        self.db.read(|conn| {
+            conn.prepare_cached("SELECT key, size, content_type, modified_ms, file FROM objects WHERE key = ?1")
+                .map_err(sql)?
+                .query_row(params![key], meta_from_row)
                 .optional()
                 .map_err(sql)
-            })
-            .await
+        })
     }
 }
 
@@ -179,10 +175,11 @@ impl Blobs for DirBlobs {
         let row = meta.clone();
         self.db
             .run(move |conn| {
-                conn.execute(
+                conn.prepare_cached(
                     "INSERT OR REPLACE INTO objects (key, size, content_type, modified_ms, file) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![row.key, row.size as i64, row.content_type, row.last_modified.timestamp_millis(), relative],
                 )
+                .map_err(sql)?
+                .execute(params![row.key, row.size as i64, row.content_type, row.last_modified.timestamp_millis(), relative])
                 .map_err(sql)?;
                 Ok(())
             })
@@ -191,7 +188,7 @@ impl Blobs for DirBlobs {
     }
 
     async fn get(&self, key: &str) -> StoreResult<Option<(BlobMeta, Bytes)>> {
-        let Some((meta, file)) = self.lookup(key).await? else { return Ok(None) };
+        let Some((meta, file)) = self.lookup(key)? else { return Ok(None) };
         match tokio::fs::read(self.root.join("objects").join(file)).await {
             Ok(bytes) => Ok(Some((meta, Bytes::from(bytes)))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -200,15 +197,22 @@ impl Blobs for DirBlobs {
     }
 
     async fn head(&self, key: &str) -> StoreResult<Option<BlobMeta>> {
-        Ok(self.lookup(key).await?.map(|(meta, _)| meta))
+        Ok(self.lookup(key)?.map(|(meta, _)| meta))
     }
 
     async fn delete(&self, key: &str) -> StoreResult<()> {
-        let Some((_, file)) = self.lookup(key).await? else { return Ok(()) };
         let owned = key.to_string();
-        self.db
-            .run(move |conn| conn.execute("DELETE FROM objects WHERE key = ?1", params![owned]).map_err(sql))
+        let removed: Option<String> = self
+            .db
+            .run(move |conn| {
+                conn.prepare_cached("DELETE FROM objects WHERE key = ?1 RETURNING file")
+                    .map_err(sql)?
+                    .query_row(params![owned], |row| row.get(0))
+                    .optional()
+                    .map_err(sql)
+            })
             .await?;
+        let Some(file) = removed else { return Ok(()) };
         match tokio::fs::remove_file(self.root.join("objects").join(file)).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::backend(e)),
             _ => Ok(()),

@@ -83,12 +83,23 @@ impl SqliteQueue {
 
 /// The redrive settings of `queue`, or `NotFound`.
 fn redrive_of(conn: &rusqlite::Connection, queue: &str) -> StoreResult<(Option<String>, Option<u32>)> {
-    conn.query_row("SELECT dead_letter, max_receives FROM queues WHERE name = ?1", params![queue], |row| {
-        Ok((row.get(0)?, row.get(1)?))
-    })
-    .optional()
-    .map_err(sql)?
-    .ok_or_else(|| StoreError::NotFound(format!("queue `{queue}`")))
+    conn.prepare_cached("SELECT dead_letter, max_receives FROM queues WHERE name = ?1")
+        .map_err(sql)?
+        .query_row(params![queue], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+        .map_err(sql)?
+        .ok_or_else(|| StoreError::NotFound(format!("queue `{queue}`")))
+}
+
+/// Whether `queue` (which must exist) has a message visible at `now`. A receive looks here
+/// first, on a reading connection: every send wakes the poller of every queue, and most of
+/// them find nothing, which then costs no write transaction.
+fn has_visible(conn: &rusqlite::Connection, queue: &str, now: i64) -> StoreResult<bool> {
+    redrive_of(conn, queue)?;
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE queue = ?1 AND visible_at <= ?2)")
+        .map_err(sql)?
+        .query_row(params![queue, now], |row| row.get(0))
+        .map_err(sql)
 }
 
 fn new_receipt(message_id: &str) -> String {
@@ -113,13 +124,15 @@ impl Queue for SqliteQueue {
             .run(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
                 redrive_of(&tx, &queue)?;
-                for (id, message) in ids.iter().zip(&messages) {
-                    tx.execute(
+                let mut insert = tx
+                    .prepare_cached(
                         "INSERT INTO messages (id, queue, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![id, queue, message.body, now, now + millis(message.delay)],
                     )
                     .map_err(sql)?;
+                for (id, message) in ids.iter().zip(&messages) {
+                    insert.execute(params![id, queue, message.body, now, now + millis(message.delay)]).map_err(sql)?;
                 }
+                drop(insert);
                 tx.commit().map_err(sql)
             })
             .await?;
@@ -131,8 +144,11 @@ impl Queue for SqliteQueue {
         if max == 0 || max > queue::MAX_BATCH {
             return Err(StoreError::Invalid(format!("receive 1 to {} messages, not {max}", queue::MAX_BATCH)));
         }
-        let queue = queue.to_string();
         let now = self.now_ms();
+        if !self.db.read(|conn| has_visible(conn, queue, now))? {
+            return Ok(Vec::new());
+        }
+        let queue = queue.to_string();
         let hidden_until = now.saturating_add(millis(visibility));
         self.db
             .run(move |conn| {
@@ -141,30 +157,32 @@ impl Queue for SqliteQueue {
                 let mut received = Vec::new();
                 loop {
                     let next: Option<(i64, String, String, i64, u32)> = tx
-                        .query_row(
+                        .prepare_cached(
                             "SELECT seq, id, body, sent_at, receive_count FROM messages
                              WHERE queue = ?1 AND visible_at <= ?2 ORDER BY visible_at, seq LIMIT 1",
-                            params![queue, now],
-                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                         )
+                        .map_err(sql)?
+                        .query_row(params![queue, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
                         .optional()
                         .map_err(sql)?;
                     let Some((seq, id, body, sent_at, count)) = next else { break };
                     if let (Some(dlq), Some(limit)) = (&dead_letter, max_receives)
                         && count >= limit
                     {
-                        tx.execute(
+                        tx.prepare_cached(
                             "UPDATE messages SET queue = ?1, receive_count = 0, visible_at = ?2, receipt = NULL WHERE seq = ?3",
-                            params![dlq, now, seq],
                         )
+                        .map_err(sql)?
+                        .execute(params![dlq, now, seq])
                         .map_err(sql)?;
                         continue;
                     }
                     let receipt = new_receipt(&id);
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE messages SET receive_count = receive_count + 1, visible_at = ?1, receipt = ?2 WHERE seq = ?3",
-                        params![hidden_until, receipt, seq],
                     )
+                    .map_err(sql)?
+                    .execute(params![hidden_until, receipt, seq])
                     .map_err(sql)?;
                     received.push(ReceivedMessage {
                         message_id: id,
@@ -188,7 +206,9 @@ impl Queue for SqliteQueue {
         self.db
             .run(move |conn| {
                 redrive_of(conn, &queue)?;
-                conn.execute("DELETE FROM messages WHERE queue = ?1 AND receipt = ?2", params![queue, receipt])
+                conn.prepare_cached("DELETE FROM messages WHERE queue = ?1 AND receipt = ?2")
+                    .map_err(sql)?
+                    .execute(params![queue, receipt])
                     .map_err(sql)?;
                 Ok(())
             })

@@ -1,18 +1,31 @@
 //! One SQLite database shared by an adapter: a single writing connection used off the
-//! async runtime's threads, and a small pool of read-only connections.
+//! async runtime's threads, and small pools of read-only connections (plain, and
+//! memory-mapped for large pages).
 
 use crate::ports::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// How many idle read connections a database keeps; more are opened under load and
-/// closed when they come back to a full pool.
+/// How many idle read connections each pool of a database keeps; more are opened under
+/// load and closed when they come back to a full pool.
 const IDLE_READERS: usize = 8;
 
-/// Readers map the database file into memory (up to 1 GiB) instead of copying each page
-/// through `pread`: pages of assets read megabytes of stored JSON.
-const READER_PRAGMAS: &str = "PRAGMA busy_timeout=5000; PRAGMA mmap_size=1073741824;";
+/// Point reads and small queries read pages with `pread`: every commit makes a reader
+/// drop its page cache and, when memory-mapped, unmap the whole file at its next read, so
+/// under concurrent writes a mapping costs an `munmap`, a remap and a page fault per page
+/// touched — more than the few page reads it saves.
+const PLAIN_PRAGMAS: &str = "PRAGMA busy_timeout=5000; PRAGMA mmap_size=0;";
+
+/// Readers of large pages map the database file into memory (up to 1 GiB) instead of
+/// copying each page through `pread`: pages of assets read megabytes of stored JSON.
+const MAPPED_PRAGMAS: &str = "PRAGMA busy_timeout=5000; PRAGMA mmap_size=1073741824;";
+
+/// Idle read-only connections opened with the same pragmas.
+struct ReaderPool {
+    pragmas: &'static str,
+    idle: Mutex<Vec<Connection>>,
+}
 
 /// A SQLite database in WAL mode: writes go through one connection on a blocking thread;
 /// reads take a read-only connection from a pool and run in place, since a point read or
@@ -22,7 +35,8 @@ const READER_PRAGMAS: &str = "PRAGMA busy_timeout=5000; PRAGMA mmap_size=1073741
 pub struct Database {
     path: Arc<PathBuf>,
     connection: Arc<Mutex<Connection>>,
-    readers: Arc<Mutex<Vec<Connection>>>,
+    readers: Arc<ReaderPool>,
+    mapped_readers: Arc<ReaderPool>,
 }
 
 fn poisoned<T>(_: T) -> StoreError {
@@ -37,35 +51,46 @@ impl Database {
             .execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;")
             .map_err(StoreError::backend)?;
         connection.execute_batch(schema).map_err(StoreError::backend)?;
+        let pool = |pragmas| Arc::new(ReaderPool { pragmas, idle: Mutex::new(Vec::new()) });
         let database = Database {
             path: Arc::new(path.to_path_buf()),
             connection: Arc::new(Mutex::new(connection)),
-            readers: Arc::new(Mutex::new(Vec::new())),
+            readers: pool(PLAIN_PRAGMAS),
+            mapped_readers: pool(MAPPED_PRAGMAS),
         };
-        let first_reader = database.open_reader()?;
-        database.readers.lock().map_err(poisoned)?.push(first_reader);
+        let first_reader = database.open_reader(PLAIN_PRAGMAS)?;
+        database.readers.idle.lock().map_err(poisoned)?.push(first_reader);
         Ok(database)
     }
 
-    fn open_reader(&self) -> StoreResult<Connection> {
+    fn open_reader(&self, pragmas: &str) -> StoreResult<Connection> {
         let reader = Connection::open_with_flags(
             self.path.as_path(),
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(StoreError::backend)?;
-        reader.execute_batch(READER_PRAGMAS).map_err(StoreError::backend)?;
+        reader.execute_batch(pragmas).map_err(StoreError::backend)?;
         Ok(reader)
     }
 
     /// Runs the read-only `work` in place on a pooled reading connection.
     pub fn read<T>(&self, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-        let pooled = self.readers.lock().map_err(poisoned)?.pop();
+        self.read_from(&self.readers, work)
+    }
+
+    /// [`Database::read`] on a memory-mapped connection, for reads of many large rows.
+    pub fn read_mapped<T>(&self, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        self.read_from(&self.mapped_readers, work)
+    }
+
+    fn read_from<T>(&self, pool: &ReaderPool, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let pooled = pool.idle.lock().map_err(poisoned)?.pop();
         let reader = match pooled {
             Some(reader) => reader,
-            None => self.open_reader()?,
+            None => self.open_reader(pool.pragmas)?,
         };
         let result = work(&reader);
-        let mut idle = self.readers.lock().map_err(poisoned)?;
+        let mut idle = pool.idle.lock().map_err(poisoned)?;
         if idle.len() < IDLE_READERS {
             idle.push(reader);
         }

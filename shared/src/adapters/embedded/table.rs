@@ -51,11 +51,12 @@ impl SqliteTable {
         self.clock.now().timestamp()
     }
 
-    /// The stored JSON of one page of `query`, and whether more items follow it.
-    fn page_bodies(&self, query: &Query) -> StoreResult<(Vec<String>, bool)> {
+    /// The stored JSON of one page of `query`, and whether more items follow it; `mapped`
+    /// reads through a memory-mapped connection (pages of large bodies).
+    fn page_bodies(&self, query: &Query, mapped: bool) -> StoreResult<(Vec<String>, bool)> {
         let after = query.cursor.as_deref().map(|c| table::decode_cursor(c, query.index)).transpose()?;
         let now = self.now();
-        self.db.read(|conn| {
+        let work = |conn: &rusqlite::Connection| {
             let (text, args) = page_sql(query, now, after.as_ref());
             let mut statement = conn.prepare_cached(&text).map_err(sql)?;
             let rows =
@@ -64,7 +65,8 @@ impl SqliteTable {
             let more = bodies.len() > query.limit as usize;
             bodies.truncate(query.limit as usize);
             Ok((bodies, more))
-        })
+        };
+        if mapped { self.db.read_mapped(work) } else { self.db.read(work) }
     }
 }
 
@@ -242,14 +244,14 @@ impl Table for SqliteTable {
     }
 
     async fn query(&self, query: &Query) -> StoreResult<Page> {
-        let (bodies, more) = self.page_bodies(query)?;
+        let (bodies, more) = self.page_bodies(query, false)?;
         let items = bodies.iter().map(|body| parse(body)).collect::<StoreResult<Vec<_>>>()?;
         let cursor = more.then(|| table::cursor_for(items.last().expect("a full page"), query.index));
         Ok(Page { items, cursor })
     }
 
     async fn query_json(&self, query: &Query) -> StoreResult<JsonPage> {
-        let (items, more) = self.page_bodies(query)?;
+        let (items, more) = self.page_bodies(query, true)?;
         let cursor = match items.last() {
             Some(last) if more => Some(table::cursor_for(&parse(last)?, query.index)),
             _ => None,

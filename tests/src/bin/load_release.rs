@@ -1,0 +1,585 @@
+//! Load generator for secure pull printing's release path under `serve`: a user's session
+//! at a printer (`POST /v1/device/sessions`), the job list (`GET /v1/device/jobs`), a
+//! release (`POST /v1/device/jobs/{id}/release`) and its completion
+//! (`POST /v1/device/jobs/{id}/complete`).
+//!
+//! Starts the one-process runner on a temporary data directory (embedded storage), gives the
+//! administrator the Print Release Management Administrator role and every user the Print
+//! Release Management User role, makes `<printers>` users each with a badge, enrolls
+//! `<printers>` printers with the Print Release eSF app, and fills each user's queue with
+//! `<releases per printer>` + 1 held jobs written straight to storage (a small document blob
+//! and a `Held` job with pages and options, as ingest leaves it). Then printer `i` signs in
+//! user `i` by badge, lists, releases the first job and completes it as printed,
+//! `<releases per printer>` times, all printers at once; each call is timed on its own and
+//! completed releases per second are counted over the whole run. Any answer but success
+//! fails the run. Last, apart from the measured run, each printer releases its one
+//! remaining job and fetches its document [`DOWNLOADS`] times from the presigned URL.
+//!
+//! Run: `cargo run --release -p e2e --bin load-release [-- <printers> <releases per printer>]`
+
+use bytes::Bytes;
+use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, eventually, options, start_with};
+use printcloud::serve::Running;
+use reqwest::{Client, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared::ports::{Condition, Write};
+use shared::print::documents::DocumentFormat;
+use shared::print::jobs::{Job, JobSource, JobState, document_key, job_item};
+use shared::print::options::{ColourMode, Duplex, PrintOptions};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Concurrent clients while setting up users, badges and printers.
+const SETUP_CLIENTS: usize = 16;
+/// Jobs per storage transaction while filling the queues (within the 100-write limit).
+const JOBS_PER_TRANSACTION: usize = 50;
+/// Times each printer fetches the document of its last release.
+const DOWNLOADS: usize = 20;
+/// Most pages of a filled job (job `n` has `1 + n % MAX_PAGES`).
+const MAX_PAGES: usize = 5;
+
+/// What the command line asks for.
+struct Settings {
+    /// Simulated printers, each releasing for its own user.
+    printers: usize,
+    /// Jobs each printer releases and completes in the measured run.
+    releases: usize,
+}
+
+impl Settings {
+    /// `[printers] [releases per printer]`, defaults 50 and 40.
+    fn from_args() -> anyhow::Result<Self> {
+        let mut args = std::env::args().skip(1);
+        let mut next = |default: usize| -> anyhow::Result<usize> {
+            Ok(args.next().map(|a| a.parse()).transpose()?.unwrap_or(default).max(1))
+        };
+        Ok(Settings { printers: next(50)?, releases: next(40)? })
+    }
+
+    /// Jobs in each user's queue before the run: the measured releases plus the one whose
+    /// document is downloaded.
+    fn jobs_per_user(&self) -> usize {
+        self.releases + 1
+    }
+}
+
+/// Latencies of one measured call and how long the phase took.
+struct Measured {
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Measured {
+    fn new(mut latencies: Vec<Duration>, elapsed: Duration) -> Self {
+        latencies.sort();
+        Measured { latencies, elapsed }
+    }
+
+    fn quantile_ms(&self, q: f64) -> f64 {
+        let index = ((self.latencies.len() as f64 * q) as usize).min(self.latencies.len().saturating_sub(1));
+        self.latencies.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    }
+
+    fn per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn row(&self, what: &str) -> String {
+        format!(
+            "  {what:<44} {:>7} {:>9.0} {:>9.2} {:>9.2} {:>9.2}",
+            self.latencies.len(),
+            self.per_second(),
+            self.quantile_ms(0.50),
+            self.quantile_ms(0.99),
+            self.quantile_ms(1.0),
+        )
+    }
+}
+
+/// The first administrator's view of the organisation the load runs in.
+struct Admin {
+    http: Client,
+    url: String,
+    token: String,
+    org: String,
+    id: String,
+}
+
+impl Admin {
+    async fn sign_in(running: &Running, http: Client) -> anyhow::Result<Self> {
+        let token = access_token(&running.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let me: Value = http.get(format!("{}/v1/me", running.url)).bearer_auth(&token).send().await?.json().await?;
+        let org = me["organisation"]["id"].as_str().unwrap_or_default().to_string();
+        let id = me["user"]["id"].as_str().unwrap_or_default().to_string();
+        Ok(Admin { http, url: running.url.clone(), token, org, id })
+    }
+
+    /// Sends `body` to the organisation's `path` with `method`, answering the JSON of a
+    /// success (`null` for an empty one).
+    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> anyhow::Result<Value> {
+        let url = format!("{}/v1/orgs/{}/{path}", self.url, self.org);
+        let text = ensure(self.http.request(method, url).bearer_auth(&self.token).json(&body).send().await?)
+            .await?
+            .text()
+            .await?;
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+
+    /// Gives the administrator the Print Release Management Administrator role and every
+    /// user the Print Release Management User role, then signs in again for a token that
+    /// carries the new roles.
+    async fn grant_print_roles(&mut self) -> anyhow::Result<()> {
+        let roles = json!({"roles": ["Organization Administrator", "Print Release Management Administrator"]});
+        self.send(reqwest::Method::PUT, &format!("roles/users/{}", self.id), roles).await?;
+        self.send(reqwest::Method::PUT, "roles/org", json!({"roles": ["Print Release Management User"]})).await?;
+        self.token = access_token(&self.url, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        Ok(())
+    }
+}
+
+/// One simulated printer and the user who releases at it.
+#[derive(Clone)]
+struct Station {
+    device_token: String,
+    badge: String,
+    user_id: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = Settings::from_args()?;
+    let dir = tempfile::tempdir()?;
+    let running = start_with(options(dir.path())).await;
+    let http = Client::builder().pool_max_idle_per_host(settings.printers.max(SETUP_CLIENTS)).build()?;
+    let mut admin = Admin::sign_in(&running, http).await?;
+    let started = Instant::now();
+    admin.grant_print_roles().await?;
+    let stations = Arc::new(set_up_stations(&admin, settings.printers).await?);
+    println!(
+        "set up {} users with badges and {} Print Release eSF printers over HTTP in {:.2} s",
+        settings.printers,
+        settings.printers,
+        secs(started)
+    );
+    let started = Instant::now();
+    fill_queues(&running, &admin.org, &stations, settings.jobs_per_user()).await?;
+    println!(
+        "wrote {} held jobs ({} per user) with their documents to storage in {:.2} s",
+        settings.printers * settings.jobs_per_user(),
+        settings.jobs_per_user(),
+        secs(started)
+    );
+    let run = release_load(&admin, stations.clone(), &settings).await?;
+    let downloads = download_load(&admin, stations, &settings).await?;
+    summary(&settings, &run, &downloads);
+    running.shutdown().await;
+    Ok(())
+}
+
+fn secs(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64()
+}
+
+async fn ensure(response: reqwest::Response) -> anyhow::Result<reqwest::Response> {
+    if !response.status().is_success() {
+        anyhow::bail!("set-up request failed: {} {}", response.status(), response.text().await?);
+    }
+    Ok(response)
+}
+
+/// Runs `work(0..jobs)` on `workers` concurrent tasks; answers the outputs in job order.
+async fn run_all<T, F, Fut>(workers: usize, jobs: usize, work: F) -> anyhow::Result<Vec<T>>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<T>> + Send,
+{
+    let work = Arc::new(work);
+    let mut tasks = Vec::new();
+    for worker in 0..workers.min(jobs) {
+        let work = work.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut done = Vec::new();
+            for job in (worker..jobs).step_by(workers) {
+                done.push((job, work(job).await?));
+            }
+            Ok::<_, anyhow::Error>(done)
+        }));
+    }
+    let mut all = Vec::with_capacity(jobs);
+    for task in tasks {
+        all.extend(task.await??);
+    }
+    all.sort_by_key(|(job, _)| *job);
+    Ok(all.into_iter().map(|(_, output)| output).collect())
+}
+
+/// Makes user `i` with badge `i` and enrolls printer `i` with the organisation's code, for
+/// every `i < printers`.
+async fn set_up_stations(admin: &Admin, printers: usize) -> anyhow::Result<Vec<Station>> {
+    let code = admin.post("enrollment-codes", json!({"kind": "organisation"})).await?;
+    let code = code["code"].as_str().unwrap_or_default().to_string();
+    let (http, url, token, org) = (admin.http.clone(), admin.url.clone(), admin.token.clone(), admin.org.clone());
+    run_all(SETUP_CLIENTS, printers, move |i| {
+        let (http, url, token, org, code) = (http.clone(), url.clone(), token.clone(), org.clone(), code.clone());
+        async move {
+            let org_url = format!("{url}/v1/orgs/{org}");
+            let user = json!({"email": format!("releaser{i}@load.test"), "displayName": format!("Releaser {i}")});
+            let user: Value =
+                ensure(http.post(format!("{org_url}/users")).bearer_auth(&token).json(&user).send().await?)
+                    .await?
+                    .json()
+                    .await?;
+            let user_id = user["id"].as_str().unwrap_or_default().to_string();
+            let badge = format!("BADGE{i:05}");
+            let body = json!({"userId": user_id, "badge": badge});
+            ensure(http.post(format!("{org_url}/badges")).bearer_auth(&token).json(&body).send().await?).await?;
+            let device_token = enroll(&http, &url, &code, i).await?;
+            Ok(Station { device_token, badge, user_id })
+        }
+    })
+    .await
+}
+
+/// Enrolls printer `i` with the Print Release eSF app; answers its device token.
+async fn enroll(http: &Client, url: &str, code: &str, i: usize) -> anyhow::Result<String> {
+    let printer = json!({"serialNumber": format!("REL{i:05}"), "model": "CX825", "manufacturer": "Lexmark",
+        "ipAddress": format!("10.9.{}.{}", i / 250, i % 250 + 1), "releaseApp": "Print Release eSF"});
+    let enrolled: Value =
+        ensure(http.post(format!("{url}/v1/enroll")).json(&json!({"code": code, "printer": printer})).send().await?)
+            .await?
+            .json()
+            .await?;
+    let credential = &enrolled["credential"];
+    let grant = json!({"grant_type": "client_credentials", "client_id": credential["clientId"],
+        "client_secret": credential["clientSecret"]});
+    let answer: Value =
+        ensure(http.post(format!("{url}/oauth/token")).json(&grant).send().await?).await?.json().await?;
+    Ok(answer["access_token"].as_str().unwrap_or_default().to_string())
+}
+
+/// A small document as the printers would fetch it.
+fn document() -> Bytes {
+    let mut text = b"%PDF-1.4\n".to_vec();
+    text.extend_from_slice(&b"% load-release document padding line\n".repeat(50));
+    text.extend_from_slice(b"%%EOF\n");
+    Bytes::from(text)
+}
+
+/// Writes `per_user` held jobs with their documents into each station user's queue, as
+/// ingest would leave them; then waits for the ingest queue the document writes notified
+/// to drain (ingest leaves a held job as it is).
+async fn fill_queues(running: &Running, org: &str, stations: &[Station], per_user: usize) -> anyhow::Result<()> {
+    let ctx = &running.ctx;
+    let settings = shared::print::settings::get(ctx, org).await.map_err(|p| anyhow::anyhow!("{p:?}"))?;
+    let now = chrono::Utc::now();
+    let expires_at = now + settings.job_retention.duration();
+    let bytes = document();
+    let mut jobs = Vec::with_capacity(stations.len() * per_user);
+    for station in stations {
+        for n in 0..per_user {
+            let created_at = now - chrono::Duration::milliseconds((per_user - n) as i64);
+            jobs.push(held_job(running, org, &station.user_id, n, bytes.len(), created_at, expires_at));
+        }
+    }
+    for chunk in jobs.chunks(JOBS_PER_TRANSACTION) {
+        let writes = chunk
+            .iter()
+            .map(|job| Ok(Write::Put { item: job_item(job)?, condition: Condition::Absent }))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        ctx.table.transact(writes).await?;
+    }
+    for job in &jobs {
+        ctx.blobs.put(&document_key(org, &job.id), bytes.clone(), "application/pdf").await?;
+    }
+    eventually("the ingest queue to drain", Duration::from_secs(120), || async {
+        let waiting = ctx.queue.receive("ingest", 1, Duration::from_millis(1)).await.ok()?;
+        waiting.is_empty().then_some(())
+    })
+    .await;
+    Ok(())
+}
+
+/// Job `n` of `owner`'s queue, held with its pages and options.
+fn held_job(
+    running: &Running,
+    org: &str,
+    owner: &str,
+    n: usize,
+    size: usize,
+    created_at: chrono::DateTime<chrono::Utc>,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> Job {
+    let requested =
+        PrintOptions { duplex: Some(Duplex::Simplex), colour_mode: Some(ColourMode::Mono), ..PrintOptions::default() };
+    Job {
+        id: running.ctx.ids.new_id(),
+        org_id: org.to_string(),
+        owner_id: owner.to_string(),
+        name: format!("load document {n}.pdf"),
+        description: None,
+        source: JobSource::Web,
+        state: JobState::Held,
+        options: Some(requested.effective()),
+        requested,
+        format: Some(DocumentFormat::Pdf),
+        pages: Some((1 + n % MAX_PAGES) as u32),
+        uses_colour: Some(false),
+        size_bytes: Some(size as u64),
+        policy_changes: Vec::new(),
+        rejection: None,
+        lease: None,
+        times_printed: 0,
+        created_at,
+        expires_at,
+        version: 1,
+    }
+}
+
+/// What the load generator reads of a printer's job list.
+#[derive(Deserialize)]
+struct Listed {
+    items: Vec<ListedJob>,
+}
+
+/// One listed job: its id and owner, and whether it is a delegate's.
+#[derive(Deserialize)]
+struct ListedJob {
+    job: JobRef,
+    delegated: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JobRef {
+    id: String,
+    owner_id: String,
+}
+
+/// What the load generator reads of a release.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Granted {
+    lease_id: String,
+    document_url: String,
+    pages: u64,
+}
+
+/// What the load generator reads of a completion.
+#[derive(Deserialize)]
+struct Done {
+    outcome: String,
+    kept: bool,
+}
+
+/// Latencies of one printer's calls, by call.
+#[derive(Default)]
+struct Calls {
+    sessions: Vec<Duration>,
+    lists: Vec<Duration>,
+    releases: Vec<Duration>,
+    completes: Vec<Duration>,
+    downloads: Vec<Duration>,
+}
+
+impl Calls {
+    fn extend(&mut self, other: Calls) {
+        self.sessions.extend(other.sessions);
+        self.lists.extend(other.lists);
+        self.releases.extend(other.releases);
+        self.completes.extend(other.completes);
+        self.downloads.extend(other.downloads);
+    }
+}
+
+/// One printer's HTTP conversation with the runner.
+struct Printer {
+    http: Client,
+    url: String,
+    station: Station,
+}
+
+impl Printer {
+    /// Sends `request`, timing it; answers the body of a success with `expected` status.
+    async fn timed(
+        request: reqwest::RequestBuilder,
+        expected: StatusCode,
+        what: &str,
+        into: &mut Vec<Duration>,
+    ) -> anyhow::Result<Bytes> {
+        let sent = Instant::now();
+        let response = request.send().await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        into.push(sent.elapsed());
+        if status != expected {
+            anyhow::bail!("{what} answered {status}: {}", String::from_utf8_lossy(&body));
+        }
+        Ok(body)
+    }
+
+    /// Signs the station's user in by badge; answers the session token.
+    async fn session(&self, calls: &mut Calls) -> anyhow::Result<String> {
+        let request = self
+            .http
+            .post(format!("{}/v1/device/sessions", self.url))
+            .bearer_auth(&self.station.device_token)
+            .json(&json!({"badge": self.station.badge}));
+        let body = Self::timed(request, StatusCode::CREATED, "device session", &mut calls.sessions).await?;
+        let session: Value = serde_json::from_slice(&body)?;
+        Ok(session["sessionToken"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Lists the session's jobs; answers the first, after checking `left` of the user's own
+    /// jobs are listed.
+    async fn first_job(&self, session: &str, left: usize, calls: &mut Calls) -> anyhow::Result<String> {
+        let request = self.http.get(format!("{}/v1/device/jobs", self.url)).bearer_auth(session);
+        let body = Self::timed(request, StatusCode::OK, "job list", &mut calls.lists).await?;
+        let listed: Listed = serde_json::from_slice(&body)?;
+        let own = listed.items.iter().all(|l| !l.delegated && l.job.owner_id == self.station.user_id);
+        let complete = listed.items.len() == left;
+        match listed.items.into_iter().next() {
+            Some(first) if own && complete => Ok(first.job.id),
+            _ => anyhow::bail!("the job list of {} does not hold its {left} own jobs", self.station.user_id),
+        }
+    }
+
+    async fn release(&self, session: &str, job: &str, calls: &mut Calls) -> anyhow::Result<Granted> {
+        let request =
+            self.http.post(format!("{}/v1/device/jobs/{job}/release", self.url)).bearer_auth(session).json(&json!({}));
+        let body = Self::timed(request, StatusCode::OK, "release", &mut calls.releases).await?;
+        Ok(serde_json::from_slice(&body)?)
+    }
+
+    /// Reports `granted` as printed; fails unless the answer says so and the job is gone.
+    async fn complete(&self, session: &str, job: &str, granted: &Granted, calls: &mut Calls) -> anyhow::Result<()> {
+        let body = json!({"leaseId": granted.lease_id, "outcome": "printed", "monoSides": granted.pages,
+            "sheets": granted.pages});
+        let request =
+            self.http.post(format!("{}/v1/device/jobs/{job}/complete", self.url)).bearer_auth(session).json(&body);
+        let answer = Self::timed(request, StatusCode::OK, "completion", &mut calls.completes).await?;
+        let done: Done = serde_json::from_slice(&answer)?;
+        if done.outcome != "printed" || done.kept {
+            anyhow::bail!("completion of job {job} answered {}", String::from_utf8_lossy(&answer));
+        }
+        Ok(())
+    }
+
+    /// One measured release: session, list, release, complete.
+    async fn release_one(&self, left: usize, calls: &mut Calls) -> anyhow::Result<()> {
+        let session = self.session(calls).await?;
+        let job = self.first_job(&session, left, calls).await?;
+        let granted = self.release(&session, &job, calls).await?;
+        self.complete(&session, &job, &granted, calls).await
+    }
+
+    /// Releases the last job, fetches its document [`DOWNLOADS`] times, then completes it.
+    async fn download_last(&self, expected: usize, calls: &mut Calls) -> anyhow::Result<()> {
+        let mut unmeasured = Calls::default();
+        let session = self.session(&mut unmeasured).await?;
+        let job = self.first_job(&session, 1, &mut unmeasured).await?;
+        let granted = self.release(&session, &job, &mut unmeasured).await?;
+        for _ in 0..DOWNLOADS {
+            let request = self.http.get(&granted.document_url);
+            let bytes = Self::timed(request, StatusCode::OK, "document download", &mut calls.downloads).await?;
+            if bytes.len() != expected {
+                anyhow::bail!("the document of job {job} has {} bytes, not {expected}", bytes.len());
+            }
+        }
+        self.complete(&session, &job, &granted, &mut unmeasured).await
+    }
+}
+
+/// The measured run: every printer releases `settings.releases` jobs, all at once.
+async fn release_load(admin: &Admin, stations: Arc<Vec<Station>>, settings: &Settings) -> anyhow::Result<RunResult> {
+    println!(
+        "release: {} printers × {} releases (session, list, release, complete), printer i for user i",
+        settings.printers, settings.releases
+    );
+    let (http, url, releases, per_user) =
+        (admin.http.clone(), admin.url.clone(), settings.releases, settings.jobs_per_user());
+    let started = Instant::now();
+    let all = run_all(settings.printers, settings.printers, move |i| {
+        let printer = Printer { http: http.clone(), url: url.clone(), station: stations[i].clone() };
+        async move {
+            let mut calls = Calls::default();
+            for n in 0..releases {
+                printer.release_one(per_user - n, &mut calls).await?;
+            }
+            Ok(calls)
+        }
+    })
+    .await?;
+    let elapsed = started.elapsed();
+    let mut calls = Calls::default();
+    for printer in all {
+        calls.extend(printer);
+    }
+    let completed = calls.completes.len();
+    let result = RunResult {
+        sessions: Measured::new(calls.sessions, elapsed),
+        lists: Measured::new(calls.lists, elapsed),
+        releases: Measured::new(calls.releases, elapsed),
+        completes: Measured::new(calls.completes, elapsed),
+        completed_per_second: completed as f64 / elapsed.as_secs_f64(),
+        completed,
+        elapsed,
+    };
+    Ok(result)
+}
+
+/// The measured run's calls and throughput.
+struct RunResult {
+    sessions: Measured,
+    lists: Measured,
+    releases: Measured,
+    completes: Measured,
+    completed: usize,
+    completed_per_second: f64,
+    elapsed: Duration,
+}
+
+/// Apart from the run: each printer fetches its last release's document [`DOWNLOADS`] times.
+async fn download_load(admin: &Admin, stations: Arc<Vec<Station>>, settings: &Settings) -> anyhow::Result<Measured> {
+    let (http, url, expected) = (admin.http.clone(), admin.url.clone(), document().len());
+    let started = Instant::now();
+    let all = run_all(settings.printers, settings.printers, move |i| {
+        let printer = Printer { http: http.clone(), url: url.clone(), station: stations[i].clone() };
+        async move {
+            let mut calls = Calls::default();
+            printer.download_last(expected, &mut calls).await?;
+            Ok(calls.downloads)
+        }
+    })
+    .await?;
+    Ok(Measured::new(all.into_iter().flatten().collect(), started.elapsed()))
+}
+
+fn summary(settings: &Settings, run: &RunResult, downloads: &Measured) {
+    let line: Vec<String> = std::env::args().collect();
+    println!();
+    println!("load-release summary (serve, embedded storage)");
+    println!("  command line: {}", line.join(" "));
+    println!(
+        "  as cargo:     cargo run --release -p e2e --bin load-release -- {} {}",
+        settings.printers, settings.releases
+    );
+    println!("  {:<44} {:>7} {:>9} {:>9} {:>9} {:>9}", "measurement", "count", "per s", "p50 ms", "p99 ms", "max ms");
+    println!("{}", run.sessions.row("POST /v1/device/sessions (badge)"));
+    println!("{}", run.lists.row("GET /v1/device/jobs"));
+    println!("{}", run.releases.row("POST /v1/device/jobs/{id}/release"));
+    println!("{}", run.completes.row("POST /v1/device/jobs/{id}/complete (printed)"));
+    println!("{}", downloads.row(&format!("document GET (presigned), apart, ×{DOWNLOADS}")));
+    println!(
+        "  completed releases: {} in {:.2} s = {:.0} per s ({} printers at once)",
+        run.completed,
+        run.elapsed.as_secs_f64(),
+        run.completed_per_second,
+        settings.printers
+    );
+}
