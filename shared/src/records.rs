@@ -1,6 +1,7 @@
 //! Typed records in the single table: a domain struct serialised as the item's attributes,
 //! plus the key and index attributes that place it.
 
+use crate::ports::Table;
 use crate::ports::table::{Item, Key, PK, SK};
 use crate::ports::{StoreError, StoreResult};
 use serde::Serialize;
@@ -28,4 +29,10 @@ pub fn from_item<T: DeserializeOwned>(item: Item) -> StoreResult<T> {
 /// The record stored as the JSON text of an item (from [`crate::ports::Table::query_json`]).
 pub fn from_json<T: DeserializeOwned>(item: &str) -> StoreResult<T> {
     serde_json::from_str(item).map_err(StoreError::backend)
+}
+
+/// The record stored under `key`, if any, decoded straight from the stored JSON (no
+/// intermediate attribute map): the point read of every hot path.
+pub async fn get<T: DeserializeOwned>(table: &dyn Table, key: &Key) -> StoreResult<Option<T>> {
+    table.get_json(key).await?.map(|json| from_json(&json)).transpose()
 }

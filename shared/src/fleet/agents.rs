@@ -59,7 +59,7 @@ pub fn agent_key(org_id: &str, agent_id: &str) -> Key {
 
 /// The agent, if activated.
 pub async fn find(ctx: &Ctx, org_id: &str, agent_id: &str) -> StoreResult<Option<Agent>> {
-    ctx.table.get(&agent_key(org_id, agent_id)).await?.map(from_item).transpose()
+    crate::records::get(&*ctx.table, &agent_key(org_id, agent_id)).await
 }
 
 /// Every agent of the organisation.

@@ -142,7 +142,7 @@ pub async fn find(ctx: &Ctx, org_id: &str, label_id: &str) -> StoreResult<Option
     if !usable_id(label_id) {
         return Ok(None);
     }
-    ctx.table.get(&label_key(org_id, label_id)).await?.map(from_item).transpose()
+    crate::records::get(&*ctx.table, &label_key(org_id, label_id)).await
 }
 
 /// The label `label_id` of `org_id`, or 404 `label_not_found`.

@@ -299,7 +299,7 @@ pub fn record_item(record: &PrinterRecord) -> StoreResult<crate::ports::Item> {
 
 /// The printer `printer_id` of `org_id`, if enrolled.
 pub async fn find(ctx: &Ctx, org_id: &str, printer_id: &str) -> StoreResult<Option<PrinterRecord>> {
-    ctx.table.get(&printer_key(org_id, printer_id)).await?.map(from_item).transpose()
+    crate::records::get(&*ctx.table, &printer_key(org_id, printer_id)).await
 }
 
 /// The printer, or 404 `printer_not_found`.

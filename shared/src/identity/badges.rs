@@ -206,8 +206,8 @@ pub async fn register(
 
 /// The badge with id `badge_id`, or 404.
 async fn get_record(ctx: &Ctx, org_id: &str, badge_id: &str) -> Result<BadgeRecord, Problem> {
-    let item = ctx.table.get(&badge_key(org_id, badge_id)).await?;
-    item.map(from_item).transpose()?.ok_or_else(|| Problem::not_found("No such badge."))
+    let record = crate::records::get(&*ctx.table, &badge_key(org_id, badge_id)).await?;
+    record.ok_or_else(|| Problem::not_found("No such badge."))
 }
 
 /// The badge whose number is `raw` (compared in full, BR-BDG-4), if registered and live.

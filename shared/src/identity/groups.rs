@@ -280,7 +280,7 @@ pub async fn create(ctx: &Ctx, org_id: &str, new: NewGroup) -> Result<Group, Pro
 
 /// The group `group_id` of `org_id`, if it exists.
 pub async fn find(ctx: &Ctx, org_id: &str, group_id: &str) -> StoreResult<Option<Group>> {
-    ctx.table.get(&group_key(org_id, group_id)).await?.map(from_item).transpose()
+    crate::records::get(&*ctx.table, &group_key(org_id, group_id)).await
 }
 
 /// The group `group_id` of `org_id`, or 404.

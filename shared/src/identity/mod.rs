@@ -23,3 +23,4 @@ pub mod throttle;
 pub mod tokens;
 pub mod user_import;
 pub mod users;
+pub mod verified_tokens;

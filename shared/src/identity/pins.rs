@@ -24,7 +24,7 @@ use super::throttle;
 use crate::Ctx;
 use crate::http::Problem;
 use crate::ports::{Condition, Key, Mail, StoreError, Write};
-use crate::records::{from_item, to_item};
+use crate::records::to_item;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -135,11 +135,11 @@ fn version_condition(version: Option<i64>) -> Condition {
 
 /// The user's live PIN record, if any.
 pub async fn get_record(ctx: &Ctx, org_id: &str, user_id: &str) -> Result<Option<PinRecord>, Problem> {
-    Ok(ctx.table.get(&record_key(org_id, user_id)).await?.map(from_item).transpose()?)
+    Ok(crate::records::get(&*ctx.table, &record_key(org_id, user_id)).await?)
 }
 
 async fn get_lookup(ctx: &Ctx, org_id: &str, hash: &str) -> Result<Option<PinLookup>, Problem> {
-    Ok(ctx.table.get(&lookup_key(org_id, hash)).await?.map(from_item).transpose()?)
+    Ok(crate::records::get(&*ctx.table, &lookup_key(org_id, hash)).await?)
 }
 
 /// The lookup's users whose PIN has not expired at `now`.

@@ -14,7 +14,7 @@ use super::store;
 use crate::Ctx;
 use crate::http::Problem;
 use crate::ports::{Condition, Key};
-use crate::records::{from_item, to_item};
+use crate::records::to_item;
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -320,10 +320,7 @@ fn config_key(org_id: &str) -> Key {
 
 /// The organisation's configuration, or the default when none was saved.
 pub async fn get(ctx: &Ctx, org_id: &str) -> Result<PrinterLoginConfig, Problem> {
-    match ctx.table.get(&config_key(org_id)).await? {
-        Some(item) => Ok(from_item(item)?),
-        None => Ok(PrinterLoginConfig::default()),
-    }
+    Ok(crate::records::get(&*ctx.table, &config_key(org_id)).await?.unwrap_or_default())
 }
 
 /// Saves a new configuration (a new version), refusing it when someone saved meanwhile.

@@ -9,7 +9,7 @@
 use super::model::{Organisation, UserRecord};
 use crate::Ctx;
 use crate::ports::{Condition, Key, StoreResult, Write};
-use crate::records::{from_item, to_item};
+use crate::records::to_item;
 use serde_json::{Value, json};
 
 /// The partition of everything an organisation owns.
@@ -41,12 +41,12 @@ fn claim(key: &Key, target: Value) -> StoreResult<Write> {
 
 /// The organisation `org_id`, if it exists.
 pub async fn get_org(ctx: &Ctx, org_id: &str) -> StoreResult<Option<Organisation>> {
-    ctx.table.get(&org_key(org_id)).await?.map(from_item).transpose()
+    crate::records::get(&*ctx.table, &org_key(org_id)).await
 }
 
 /// The user `user_id` of `org_id`, if it exists.
 pub async fn get_user(ctx: &Ctx, org_id: &str, user_id: &str) -> StoreResult<Option<UserRecord>> {
-    ctx.table.get(&user_key(org_id, user_id)).await?.map(from_item).transpose()
+    crate::records::get(&*ctx.table, &user_key(org_id, user_id)).await
 }
 
 /// The user with the (lower-cased) e-mail address, in whatever organisation.

@@ -9,6 +9,7 @@
 //! against the time the caller passes in (the `Clock` port), without leeway.
 
 use super::roles::Role;
+use super::verified_tokens::VerifiedTokens;
 use crate::identity::keys::{ALGORITHM, SigningKeys};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,6 +18,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// Longest token [`TokenIssuer::verify`] looks at: ours are well under 1 KiB, and a bound
 /// keeps a hostile header from costing more than a glance.
@@ -161,6 +163,8 @@ pub struct TokenIssuer {
     keys: SigningKeys,
     issuer: String,
     audience: String,
+    /// Tokens whose signature, issuer and audience these keys already accepted.
+    verified: Arc<VerifiedTokens>,
 }
 
 /// The two header fields read before the signature is checked, plus `crit`, which is refused.
@@ -178,7 +182,7 @@ impl TokenIssuer {
         // The aws-lc backend is the crate feature; installing it explicitly also keeps
         // signing working should another crate ever enable a second backend.
         let _ = jsonwebtoken::crypto::CryptoProvider::install_default(&jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER);
-        TokenIssuer { keys, issuer: issuer.into(), audience: audience.into() }
+        TokenIssuer { keys, issuer: issuer.into(), audience: audience.into(), verified: Arc::default() }
     }
 
     /// The keys, e.g. to serve their JWKS or rotate them.
@@ -231,10 +235,33 @@ impl TokenIssuer {
 
     /// The claims of `token` if it is one of ours and still valid at `now`: EdDSA, a `kid`
     /// of the current or next key, a good signature, our issuer and audience, `exp > now`.
+    /// A token these keys accepted before skips the signature check, not the expiry.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
+        let claims = match self.verified.get(token) {
+            Some(claims) => claims,
+            None => {
+                let claims = self.check_signed(token)?;
+                self.verified.remember(token, &claims, now.timestamp());
+                claims
+            }
+        };
+        if claims.exp <= now.timestamp() {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+
+    /// How many verified tokens are remembered (tests see the cache at work through it).
+    pub fn remembered_tokens(&self) -> usize {
+        self.verified.len()
+    }
+
+    /// The claims of `token` if it is ours whatever the time: algorithm, key, signature,
+    /// issuer and audience.
+    fn check_signed(&self, token: &str) -> Result<Claims, TokenError> {
         let header = peek_header(token)?;
         if header.alg != ALGORITHM {
             return Err(TokenError::UnsupportedAlgorithm);
@@ -270,9 +297,6 @@ impl TokenIssuer {
         }
         if claims.aud != self.audience {
             return Err(TokenError::WrongAudience);
-        }
-        if claims.exp <= now.timestamp() {
-            return Err(TokenError::Expired);
         }
         Ok(claims)
     }
@@ -514,6 +538,28 @@ mod tests {
             assert_eq!(error, TokenError::Expired);
             assert_eq!(error.code(), "token_expired");
         }
+    }
+
+    #[test]
+    fn a_remembered_token_is_checked_once_and_still_expires() {
+        let issuer = issuer();
+        let token = issuer.issue(device_session(), Duration::minutes(15), t0()).unwrap();
+        let first = issuer.verify(&token, t0()).unwrap();
+        assert_eq!(issuer.verify(&token, t0() + Duration::minutes(1)).unwrap(), first);
+        assert_eq!(issuer.remembered_tokens(), 1);
+        assert_eq!(issuer.verify(&token, t0() + Duration::minutes(15)), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_token_altered_after_its_original_was_remembered_is_checked_afresh() {
+        let issuer = issuer();
+        let token = issuer.issue(device_session(), Duration::minutes(15), t0()).unwrap();
+        issuer.verify(&token, t0()).unwrap();
+        let (header, mut payload, signature) = parts(&token);
+        payload["org"] = json!("another-org");
+        let altered = format!("{}.{}.{signature}", b64(&header), b64(&payload));
+        assert_eq!(issuer.verify(&altered, t0()), Err(TokenError::BadSignature));
+        assert_eq!(issuer.remembered_tokens(), 1);
     }
 
     #[test]

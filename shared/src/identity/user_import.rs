@@ -285,7 +285,7 @@ pub async fn start(
 
 /// The import `import_id` of `org_id`, if it exists.
 pub async fn find(ctx: &Ctx, org_id: &str, import_id: &str) -> StoreResult<Option<UserImport>> {
-    ctx.table.get(&import_key(org_id, import_id)).await?.map(from_item).transpose()
+    crate::records::get(&*ctx.table, &import_key(org_id, import_id)).await
 }
 
 /// The import `import_id` of `org_id`, or 404.

@@ -434,6 +434,13 @@ pub trait Table: Send + Sync {
     /// The live item under `key`, if any.
     async fn get(&self, key: &Key) -> StoreResult<Option<Item>>;
 
+    /// The live item under `key` as JSON text, for callers that decode it straight into a
+    /// record. Adapters that store JSON answer it without decoding; the default encodes
+    /// the item [`Table::get`] answers.
+    async fn get_json(&self, key: &Key) -> StoreResult<Option<String>> {
+        self.get(key).await?.map(|item| serde_json::to_string(&item).map_err(StoreError::backend)).transpose()
+    }
+
     /// Stores `item` whole, if `condition` holds; else `ConditionFailed`.
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()>;
 

@@ -15,7 +15,7 @@ use crate::Ctx;
 use crate::http::Problem;
 use crate::identity::store;
 use crate::ports::{Condition, Index, Key, Query, StoreError};
-use crate::records::{from_item, to_item};
+use crate::records::{from_json, to_item};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -208,10 +208,8 @@ pub fn job_item(job: &Job) -> Result<crate::ports::Item, StoreError> {
 /// The live job, if any (an expired one is not served, even before the sweep).
 pub async fn find(ctx: &Ctx, org_id: &str, job_id: &str) -> Result<Option<Job>, Problem> {
     let now = ctx.clock.now();
-    match ctx.table.get(&job_key(org_id, job_id)).await? {
-        Some(item) => Ok(Some(from_item::<Job>(item)?).filter(|job| job.live(now))),
-        None => Ok(None),
-    }
+    let job: Option<Job> = crate::records::get(&*ctx.table, &job_key(org_id, job_id)).await?;
+    Ok(job.filter(|job| job.live(now)))
 }
 
 /// The live job, or 404 `not_found`.
@@ -225,13 +223,13 @@ pub async fn queue_of(ctx: &Ctx, org_id: &str, owner_id: &str, oldest_first: boo
     let mut jobs = Vec::new();
     let mut cursor = None;
     loop {
-        let mut query = Query::on_index(Index::Gsi1, queue_partition(org_id, owner_id)).limit(500).after(cursor);
+        let mut query = Query::on_index(Index::Gsi1, queue_partition(org_id, owner_id)).limit(100).after(cursor);
         if !oldest_first {
             query = query.reverse();
         }
-        let page = ctx.table.query(&query).await?;
-        for item in page.items {
-            let job: Job = from_item(item)?;
+        let page = ctx.table.query_json(&query).await?;
+        for item in &page.items {
+            let job: Job = from_json(item)?;
             if job.live(now) {
                 jobs.push(job);
             }

@@ -875,7 +875,7 @@ pub async fn find_assignment(
     kind: AssignmentKind,
     key: &str,
 ) -> Result<Option<PolicyAssignment>, Problem> {
-    Ok(ctx.table.get(&assignment_key(org_id, kind, key)).await?.map(from_item).transpose()?)
+    Ok(crate::records::get(&*ctx.table, &assignment_key(org_id, kind, key)).await?)
 }
 
 /// The key as given, checked: a user of the organisation (404 otherwise), or a cost-centre

@@ -13,7 +13,7 @@ use crate::Ctx;
 use crate::http::Problem;
 use crate::identity::store;
 use crate::ports::{Condition, Key};
-use crate::records::{from_item, to_item};
+use crate::records::to_item;
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -215,10 +215,7 @@ fn settings_key(org_id: &str) -> Key {
 
 /// The organisation's print settings, or the defaults when none were saved.
 pub async fn get(ctx: &Ctx, org_id: &str) -> Result<PrintSettings, Problem> {
-    match ctx.table.get(&settings_key(org_id)).await? {
-        Some(item) => Ok(from_item(item)?),
-        None => Ok(PrintSettings::default()),
-    }
+    Ok(crate::records::get(&*ctx.table, &settings_key(org_id)).await?.unwrap_or_default())
 }
 
 /// Saves the settings changed by `update` (a new version), refusing the change when

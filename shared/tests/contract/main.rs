@@ -50,6 +50,7 @@ both_backends!(
     table_query_secondary_indexes_paginate,
     table_query_skip_and_count,
     table_query_json_matches_query,
+    table_get_json_matches_get,
     table_invalid_cursor_is_refused,
     table_expired_ttl_items_are_invisible,
     queue_send_receive_delete,

@@ -302,6 +302,18 @@ pub async fn table_query_json_matches_query(f: &Fixture) {
     assert!(skipped.items[0].contains("JOB#0020"));
 }
 
+/// `get_json` answers the item `get` answers, as JSON text, and nothing for a missing key.
+pub async fn table_get_json_matches_get(f: &Fixture) {
+    let stored = item(json!({"pk": "ORG#1", "sk": "JOB#1", "pages": 12, "ratio": 0.5, "tags": ["a", "b"],
+        "options": {"duplex": "long", "copies": 2}, "held": true, "note": null}));
+    f.table.put(stored.clone(), Condition::Always).await.unwrap();
+    let key = Key::new("ORG#1", "JOB#1");
+    let text = f.table.get_json(&key).await.unwrap().expect("stored item");
+    let decoded: Item = serde_json::from_str(&text).unwrap();
+    assert_eq!(Some(decoded), f.table.get(&key).await.unwrap());
+    assert_eq!(f.table.get_json(&Key::new("ORG#1", "JOB#2")).await.unwrap(), None);
+}
+
 pub async fn table_invalid_cursor_is_refused(f: &Fixture) {
     put_many(f, "ORG#1", 3).await;
     for cursor in ["not-a-cursor", "eyJ4IjoxfQ"] {

@@ -5,17 +5,26 @@
 //!
 //! Starts the one-process runner on a temporary data directory (embedded storage), gives the
 //! administrator the Print Release Management Administrator role and every user the Print
-//! Release Management User role, makes `<printers>` users each with a badge, enrolls
-//! `<printers>` printers with the Print Release eSF app, and fills each user's queue with
-//! `<releases per printer>` + 1 held jobs written straight to storage (a small document blob
-//! and a `Held` job with pages and options, as ingest leaves it). Then printer `i` signs in
-//! user `i` by badge, lists, releases the first job and completes it as printed,
-//! `<releases per printer>` times, all printers at once; each call is timed on its own and
-//! completed releases per second are counted over the whole run. Any answer but success
-//! fails the run. Last, apart from the measured run, each printer releases its one
-//! remaining job and fetches its document [`DOWNLOADS`] times from the presigned URL.
+//! Release Management User role, enrolls `<printers>` printers with the Print Release eSF
+//! app, and makes for each printer enough users, each with a badge, that every user
+//! releases at most [`QUEUE_DEPTH`] − 1 jobs. Each user's queue is filled with
+//! [`QUEUE_DEPTH`] held jobs written straight to storage (a small document blob and a
+//! `Held` job with pages and options, as ingest leaves it), so job lists stay as short as
+//! people's queues are. Then each printer, in turn for its users, signs a user in by badge,
+//! lists, releases the first job and completes it as printed, `<releases per printer>`
+//! times, all printers at once; each call is timed on its own and completed releases per
+//! second are counted over the whole run. Any answer but success fails the run. Last,
+//! apart from the measured run, each printer releases one more job of its first user and
+//! fetches its document [`DOWNLOADS`] times from the presigned URL.
 //!
-//! Run: `cargo run --release -p e2e --bin load-release [-- <printers> <releases per printer>]`
+//! The printers are paced so that together they start `<releases/s>` release cycles a
+//! second, spread evenly (printer `i` starts its `n`-th cycle at `(n + i / printers) ×
+//! printers / rate` seconds): the latencies are those of a service carrying that load.
+//! A printer whose cycle ends late starts the next one at once, and the run counts those
+//! late starts. A rate of `0` runs every printer flat out instead, which measures the most
+//! releases a second the machine can complete.
+//!
+//! Run: `cargo run --release -p e2e --bin load-release [-- <printers> <releases per printer> <releases/s>]`
 
 use bytes::Bytes;
 use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, eventually, options, start_with};
@@ -38,6 +47,8 @@ const JOBS_PER_TRANSACTION: usize = 50;
 const DOWNLOADS: usize = 20;
 /// Most pages of a filled job (job `n` has `1 + n % MAX_PAGES`).
 const MAX_PAGES: usize = 5;
+/// Held jobs in each user's queue before the run.
+const QUEUE_DEPTH: usize = 5;
 
 /// What the command line asks for.
 struct Settings {
@@ -45,22 +56,35 @@ struct Settings {
     printers: usize,
     /// Jobs each printer releases and completes in the measured run.
     releases: usize,
+    /// Release cycles started per second by all printers together; `None` runs flat out.
+    rate: Option<f64>,
 }
 
 impl Settings {
-    /// `[printers] [releases per printer]`, defaults 50 and 40.
+    /// `[printers] [releases per printer] [releases/s]`, defaults 50, 40 and 500.
     fn from_args() -> anyhow::Result<Self> {
         let mut args = std::env::args().skip(1);
         let mut next = |default: usize| -> anyhow::Result<usize> {
-            Ok(args.next().map(|a| a.parse()).transpose()?.unwrap_or(default).max(1))
+            Ok(args.next().map(|a| a.parse()).transpose()?.unwrap_or(default))
         };
-        Ok(Settings { printers: next(50)?, releases: next(40)? })
+        let (printers, releases, rate) = (next(50)?.max(1), next(40)?.max(1), next(500)?);
+        Ok(Settings { printers, releases, rate: (rate > 0).then_some(rate as f64) })
     }
 
-    /// Jobs in each user's queue before the run: the measured releases plus the one whose
-    /// document is downloaded.
-    fn jobs_per_user(&self) -> usize {
-        self.releases + 1
+    /// Time between the cycle starts of one printer, when paced.
+    fn period(&self) -> Option<Duration> {
+        self.rate.map(|rate| Duration::from_secs_f64(self.printers as f64 / rate))
+    }
+
+    /// The rate as the command line gives it.
+    fn rate_arg(&self) -> u64 {
+        self.rate.map_or(0, |rate| rate as u64)
+    }
+
+    /// Users taking turns at each printer: enough that none releases more than
+    /// [`QUEUE_DEPTH`] − 1 jobs, leaving one for the download phase.
+    fn users_per_printer(&self) -> usize {
+        self.releases.div_ceil(QUEUE_DEPTH - 1)
     }
 }
 
@@ -142,10 +166,16 @@ impl Admin {
     }
 }
 
-/// One simulated printer and the user who releases at it.
+/// One simulated printer and the users who release at it.
 #[derive(Clone)]
 struct Station {
     device_token: String,
+    users: Vec<Releaser>,
+}
+
+/// A user with a badge.
+#[derive(Clone)]
+struct Releaser {
     badge: String,
     user_id: String,
 }
@@ -159,19 +189,18 @@ async fn main() -> anyhow::Result<()> {
     let mut admin = Admin::sign_in(&running, http).await?;
     let started = Instant::now();
     admin.grant_print_roles().await?;
-    let stations = Arc::new(set_up_stations(&admin, settings.printers).await?);
+    let stations = Arc::new(set_up_stations(&admin, &settings).await?);
+    let users = settings.printers * settings.users_per_printer();
     println!(
-        "set up {} users with badges and {} Print Release eSF printers over HTTP in {:.2} s",
-        settings.printers,
+        "set up {users} users with badges and {} Print Release eSF printers over HTTP in {:.2} s",
         settings.printers,
         secs(started)
     );
     let started = Instant::now();
-    fill_queues(&running, &admin.org, &stations, settings.jobs_per_user()).await?;
+    fill_queues(&running, &admin.org, &stations).await?;
     println!(
-        "wrote {} held jobs ({} per user) with their documents to storage in {:.2} s",
-        settings.printers * settings.jobs_per_user(),
-        settings.jobs_per_user(),
+        "wrote {} held jobs ({QUEUE_DEPTH} per user) with their documents to storage in {:.2} s",
+        users * QUEUE_DEPTH,
         secs(started)
     );
     let run = release_load(&admin, stations.clone(), &settings).await?;
@@ -219,31 +248,40 @@ where
     Ok(all.into_iter().map(|(_, output)| output).collect())
 }
 
-/// Makes user `i` with badge `i` and enrolls printer `i` with the organisation's code, for
-/// every `i < printers`.
-async fn set_up_stations(admin: &Admin, printers: usize) -> anyhow::Result<Vec<Station>> {
+/// Enrolls printer `i` with the organisation's code, for every `i < printers`, and makes
+/// its users, user `j` of printer `i` with badge `i × users per printer + j`.
+async fn set_up_stations(admin: &Admin, settings: &Settings) -> anyhow::Result<Vec<Station>> {
     let code = admin.post("enrollment-codes", json!({"kind": "organisation"})).await?;
     let code = code["code"].as_str().unwrap_or_default().to_string();
+    let per_printer = settings.users_per_printer();
     let (http, url, token, org) = (admin.http.clone(), admin.url.clone(), admin.token.clone(), admin.org.clone());
-    run_all(SETUP_CLIENTS, printers, move |i| {
-        let (http, url, token, org, code) = (http.clone(), url.clone(), token.clone(), org.clone(), code.clone());
+    let org_url = format!("{url}/v1/orgs/{org}");
+    let users = run_all(SETUP_CLIENTS, settings.printers * per_printer, move |n| {
+        let (http, token, org_url) = (http.clone(), token.clone(), org_url.clone());
         async move {
-            let org_url = format!("{url}/v1/orgs/{org}");
-            let user = json!({"email": format!("releaser{i}@load.test"), "displayName": format!("Releaser {i}")});
+            let user = json!({"email": format!("releaser{n}@load.test"), "displayName": format!("Releaser {n}")});
             let user: Value =
                 ensure(http.post(format!("{org_url}/users")).bearer_auth(&token).json(&user).send().await?)
                     .await?
                     .json()
                     .await?;
             let user_id = user["id"].as_str().unwrap_or_default().to_string();
-            let badge = format!("BADGE{i:05}");
+            let badge = format!("BADGE{n:06}");
             let body = json!({"userId": user_id, "badge": badge});
             ensure(http.post(format!("{org_url}/badges")).bearer_auth(&token).json(&body).send().await?).await?;
-            let device_token = enroll(&http, &url, &code, i).await?;
-            Ok(Station { device_token, badge, user_id })
+            Ok(Releaser { badge, user_id })
         }
     })
-    .await
+    .await?;
+    let http = admin.http.clone();
+    let url = admin.url.clone();
+    let tokens = run_all(SETUP_CLIENTS, settings.printers, move |i| {
+        let (http, url, code) = (http.clone(), url.clone(), code.clone());
+        async move { enroll(&http, &url, &code, i).await }
+    })
+    .await?;
+    let users = users.chunks(per_printer).map(<[Releaser]>::to_vec);
+    Ok(tokens.into_iter().zip(users).map(|(device_token, users)| Station { device_token, users }).collect())
 }
 
 /// Enrolls printer `i` with the Print Release eSF app; answers its device token.
@@ -271,20 +309,21 @@ fn document() -> Bytes {
     Bytes::from(text)
 }
 
-/// Writes `per_user` held jobs with their documents into each station user's queue, as
-/// ingest would leave them; then waits for the ingest queue the document writes notified
-/// to drain (ingest leaves a held job as it is).
-async fn fill_queues(running: &Running, org: &str, stations: &[Station], per_user: usize) -> anyhow::Result<()> {
+/// Writes [`QUEUE_DEPTH`] held jobs with their documents into each station user's queue,
+/// as ingest would leave them; then waits for the ingest queue the document writes
+/// notified to drain (ingest leaves a held job as it is).
+async fn fill_queues(running: &Running, org: &str, stations: &[Station]) -> anyhow::Result<()> {
+    let per_user = QUEUE_DEPTH;
     let ctx = &running.ctx;
     let settings = shared::print::settings::get(ctx, org).await.map_err(|p| anyhow::anyhow!("{p:?}"))?;
     let now = chrono::Utc::now();
     let expires_at = now + settings.job_retention.duration();
     let bytes = document();
-    let mut jobs = Vec::with_capacity(stations.len() * per_user);
-    for station in stations {
+    let mut jobs = Vec::new();
+    for user in stations.iter().flat_map(|station| &station.users) {
         for n in 0..per_user {
             let created_at = now - chrono::Duration::milliseconds((per_user - n) as i64);
-            jobs.push(held_job(running, org, &station.user_id, n, bytes.len(), created_at, expires_at));
+            jobs.push(held_job(running, org, &user.user_id, n, bytes.len(), created_at, expires_at));
         }
     }
     for chunk in jobs.chunks(JOBS_PER_TRANSACTION) {
@@ -385,10 +424,13 @@ struct Calls {
     releases: Vec<Duration>,
     completes: Vec<Duration>,
     downloads: Vec<Duration>,
+    /// Paced cycles that started more than a period after they were due.
+    late_starts: usize,
 }
 
 impl Calls {
     fn extend(&mut self, other: Calls) {
+        self.late_starts += other.late_starts;
         self.sessions.extend(other.sessions);
         self.lists.extend(other.lists);
         self.releases.extend(other.releases);
@@ -423,29 +465,35 @@ impl Printer {
         Ok(body)
     }
 
-    /// Signs the station's user in by badge; answers the session token.
-    async fn session(&self, calls: &mut Calls) -> anyhow::Result<String> {
+    /// Signs `user` in by badge; answers the session token.
+    async fn session(&self, user: &Releaser, calls: &mut Calls) -> anyhow::Result<String> {
         let request = self
             .http
             .post(format!("{}/v1/device/sessions", self.url))
             .bearer_auth(&self.station.device_token)
-            .json(&json!({"badge": self.station.badge}));
+            .json(&json!({"badge": user.badge}));
         let body = Self::timed(request, StatusCode::CREATED, "device session", &mut calls.sessions).await?;
         let session: Value = serde_json::from_slice(&body)?;
         Ok(session["sessionToken"].as_str().unwrap_or_default().to_string())
     }
 
-    /// Lists the session's jobs; answers the first, after checking `left` of the user's own
+    /// Lists the session's jobs; answers the first, after checking `left` of `user`'s own
     /// jobs are listed.
-    async fn first_job(&self, session: &str, left: usize, calls: &mut Calls) -> anyhow::Result<String> {
+    async fn first_job(
+        &self,
+        user: &Releaser,
+        session: &str,
+        left: usize,
+        calls: &mut Calls,
+    ) -> anyhow::Result<String> {
         let request = self.http.get(format!("{}/v1/device/jobs", self.url)).bearer_auth(session);
         let body = Self::timed(request, StatusCode::OK, "job list", &mut calls.lists).await?;
         let listed: Listed = serde_json::from_slice(&body)?;
-        let own = listed.items.iter().all(|l| !l.delegated && l.job.owner_id == self.station.user_id);
+        let own = listed.items.iter().all(|l| !l.delegated && l.job.owner_id == user.user_id);
         let complete = listed.items.len() == left;
         match listed.items.into_iter().next() {
             Some(first) if own && complete => Ok(first.job.id),
-            _ => anyhow::bail!("the job list of {} does not hold its {left} own jobs", self.station.user_id),
+            _ => anyhow::bail!("the job list of {} does not hold its {left} own jobs", user.user_id),
         }
     }
 
@@ -470,19 +518,21 @@ impl Printer {
         Ok(())
     }
 
-    /// One measured release: session, list, release, complete.
-    async fn release_one(&self, left: usize, calls: &mut Calls) -> anyhow::Result<()> {
-        let session = self.session(calls).await?;
-        let job = self.first_job(&session, left, calls).await?;
+    /// One measured release by `user`, who has `left` jobs: session, list, release, complete.
+    async fn release_one(&self, user: &Releaser, left: usize, calls: &mut Calls) -> anyhow::Result<()> {
+        let session = self.session(user, calls).await?;
+        let job = self.first_job(user, &session, left, calls).await?;
         let granted = self.release(&session, &job, calls).await?;
         self.complete(&session, &job, &granted, calls).await
     }
 
-    /// Releases the last job, fetches its document [`DOWNLOADS`] times, then completes it.
-    async fn download_last(&self, expected: usize, calls: &mut Calls) -> anyhow::Result<()> {
+    /// Releases a job of the first user, who has `left` jobs, fetches its document
+    /// [`DOWNLOADS`] times, then completes it.
+    async fn download_one(&self, left: usize, expected: usize, calls: &mut Calls) -> anyhow::Result<()> {
         let mut unmeasured = Calls::default();
-        let session = self.session(&mut unmeasured).await?;
-        let job = self.first_job(&session, 1, &mut unmeasured).await?;
+        let user = &self.station.users[0];
+        let session = self.session(user, &mut unmeasured).await?;
+        let job = self.first_job(user, &session, left, &mut unmeasured).await?;
         let granted = self.release(&session, &job, &mut unmeasured).await?;
         for _ in 0..DOWNLOADS {
             let request = self.http.get(&granted.document_url);
@@ -497,19 +547,33 @@ impl Printer {
 
 /// The measured run: every printer releases `settings.releases` jobs, all at once.
 async fn release_load(admin: &Admin, stations: Arc<Vec<Station>>, settings: &Settings) -> anyhow::Result<RunResult> {
+    let pace = match settings.rate {
+        Some(rate) => format!("paced at {rate:.0} cycles/s in all"),
+        None => "flat out".to_string(),
+    };
     println!(
-        "release: {} printers × {} releases (session, list, release, complete), printer i for user i",
+        "release: {} printers × {} releases (session, list, release, complete), printer i for user i, {pace}",
         settings.printers, settings.releases
     );
-    let (http, url, releases, per_user) =
-        (admin.http.clone(), admin.url.clone(), settings.releases, settings.jobs_per_user());
-    let started = Instant::now();
+    let (http, url, releases) = (admin.http.clone(), admin.url.clone(), settings.releases);
+    let (printers, period) = (settings.printers, settings.period());
+    let started = tokio::time::Instant::now();
     let all = run_all(settings.printers, settings.printers, move |i| {
         let printer = Printer { http: http.clone(), url: url.clone(), station: stations[i].clone() };
         async move {
             let mut calls = Calls::default();
+            let mut left = vec![QUEUE_DEPTH; printer.station.users.len()];
             for n in 0..releases {
-                printer.release_one(per_user - n, &mut calls).await?;
+                if let Some(period) = period {
+                    let due = started + period.mul_f64(n as f64 + i as f64 / printers as f64);
+                    if tokio::time::Instant::now() > due + period {
+                        calls.late_starts += 1;
+                    }
+                    tokio::time::sleep_until(due).await;
+                }
+                let turn = n % left.len();
+                printer.release_one(&printer.station.users[turn], left[turn], &mut calls).await?;
+                left[turn] -= 1;
             }
             Ok(calls)
         }
@@ -520,6 +584,7 @@ async fn release_load(admin: &Admin, stations: Arc<Vec<Station>>, settings: &Set
     for printer in all {
         calls.extend(printer);
     }
+    let late_starts = calls.late_starts;
     let completed = calls.completes.len();
     let result = RunResult {
         sessions: Measured::new(calls.sessions, elapsed),
@@ -528,6 +593,7 @@ async fn release_load(admin: &Admin, stations: Arc<Vec<Station>>, settings: &Set
         completes: Measured::new(calls.completes, elapsed),
         completed_per_second: completed as f64 / elapsed.as_secs_f64(),
         completed,
+        late_starts,
         elapsed,
     };
     Ok(result)
@@ -541,18 +607,23 @@ struct RunResult {
     completes: Measured,
     completed: usize,
     completed_per_second: f64,
+    /// Paced cycles that started more than a period after they were due.
+    late_starts: usize,
     elapsed: Duration,
 }
 
-/// Apart from the run: each printer fetches its last release's document [`DOWNLOADS`] times.
+/// Apart from the run: each printer releases one more job of its first user and fetches
+/// its document [`DOWNLOADS`] times.
 async fn download_load(admin: &Admin, stations: Arc<Vec<Station>>, settings: &Settings) -> anyhow::Result<Measured> {
     let (http, url, expected) = (admin.http.clone(), admin.url.clone(), document().len());
+    let first_user_releases = settings.releases.div_ceil(settings.users_per_printer());
+    let left = QUEUE_DEPTH - first_user_releases;
     let started = Instant::now();
     let all = run_all(settings.printers, settings.printers, move |i| {
         let printer = Printer { http: http.clone(), url: url.clone(), station: stations[i].clone() };
         async move {
             let mut calls = Calls::default();
-            printer.download_last(expected, &mut calls).await?;
+            printer.download_one(left, expected, &mut calls).await?;
             Ok(calls.downloads)
         }
     })
@@ -566,8 +637,10 @@ fn summary(settings: &Settings, run: &RunResult, downloads: &Measured) {
     println!("load-release summary (serve, embedded storage)");
     println!("  command line: {}", line.join(" "));
     println!(
-        "  as cargo:     cargo run --release -p e2e --bin load-release -- {} {}",
-        settings.printers, settings.releases
+        "  as cargo:     cargo run --release -p e2e --bin load-release -- {} {} {}",
+        settings.printers,
+        settings.releases,
+        settings.rate_arg()
     );
     println!("  {:<44} {:>7} {:>9} {:>9} {:>9} {:>9}", "measurement", "count", "per s", "p50 ms", "p99 ms", "max ms");
     println!("{}", run.sessions.row("POST /v1/device/sessions (badge)"));
@@ -576,10 +649,11 @@ fn summary(settings: &Settings, run: &RunResult, downloads: &Measured) {
     println!("{}", run.completes.row("POST /v1/device/jobs/{id}/complete (printed)"));
     println!("{}", downloads.row(&format!("document GET (presigned), apart, ×{DOWNLOADS}")));
     println!(
-        "  completed releases: {} in {:.2} s = {:.0} per s ({} printers at once)",
+        "  completed releases: {} in {:.2} s = {:.0} per s ({} printers at once; {} cycles started over a period late)",
         run.completed,
         run.elapsed.as_secs_f64(),
         run.completed_per_second,
-        settings.printers
+        settings.printers,
+        run.late_starts
     );
 }

@@ -35,6 +35,11 @@ CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gs
 CREATE INDEX IF NOT EXISTS items_live ON items (pk, sk, ttl);
 ";
 
+/// Pages that ask for more items than this are read through a memory-mapped connection:
+/// copying megabytes through `pread` costs more than mapping, while small pages, read
+/// between frequent commits, would pay for remapping the file each time.
+const MAPPED_PAGE_ITEMS: u32 = 100;
+
 /// The table port on a SQLite file.
 pub struct SqliteTable {
     db: Database,
@@ -51,9 +56,9 @@ impl SqliteTable {
         self.clock.now().timestamp()
     }
 
-    /// The stored JSON of one page of `query`, and whether more items follow it; `mapped`
-    /// reads through a memory-mapped connection (pages of large bodies).
-    fn page_bodies(&self, query: &Query, mapped: bool) -> StoreResult<(Vec<String>, bool)> {
+    /// The stored JSON of one page of `query`, and whether more items follow it. Pages
+    /// of more than [`MAPPED_PAGE_ITEMS`] read through a memory-mapped connection.
+    fn page_bodies(&self, query: &Query) -> StoreResult<(Vec<String>, bool)> {
         let after = query.cursor.as_deref().map(|c| table::decode_cursor(c, query.index)).transpose()?;
         let now = self.now();
         let work = |conn: &rusqlite::Connection| {
@@ -66,19 +71,22 @@ impl SqliteTable {
             bodies.truncate(query.limit as usize);
             Ok((bodies, more))
         };
-        if mapped { self.db.read_mapped(work) } else { self.db.read(work) }
+        if query.limit > MAPPED_PAGE_ITEMS { self.db.read_mapped(work) } else { self.db.read(work) }
     }
 }
 
 /// The live item under `key` (inside a write transaction, or on the reading connection).
 fn load(tx: &rusqlite::Connection, key: &Key, now: i64) -> StoreResult<Option<Item>> {
-    let body: Option<String> = tx
-        .prepare_cached("SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)")
+    load_json(tx, key, now)?.map(|b| parse(&b)).transpose()
+}
+
+/// The stored JSON of the live item under `key`.
+fn load_json(tx: &rusqlite::Connection, key: &Key, now: i64) -> StoreResult<Option<String>> {
+    tx.prepare_cached("SELECT body FROM items WHERE pk = ?1 AND sk = ?2 AND (ttl IS NULL OR ttl > ?3)")
         .map_err(sql)?
         .query_row(params![key.pk, key.sk, now], |row| row.get(0))
         .optional()
-        .map_err(sql)?;
-    body.map(|b| parse(&b)).transpose()
+        .map_err(sql)
 }
 
 fn parse(body: &str) -> StoreResult<Item> {
@@ -220,6 +228,11 @@ impl Table for SqliteTable {
         self.db.read(|conn| load(conn, key, now))
     }
 
+    async fn get_json(&self, key: &Key) -> StoreResult<Option<String>> {
+        let now = self.now();
+        self.db.read(|conn| load_json(conn, key, now))
+    }
+
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
         Key::of(&item)?;
         let now = self.now();
@@ -244,14 +257,14 @@ impl Table for SqliteTable {
     }
 
     async fn query(&self, query: &Query) -> StoreResult<Page> {
-        let (bodies, more) = self.page_bodies(query, false)?;
+        let (bodies, more) = self.page_bodies(query)?;
         let items = bodies.iter().map(|body| parse(body)).collect::<StoreResult<Vec<_>>>()?;
         let cursor = more.then(|| table::cursor_for(items.last().expect("a full page"), query.index));
         Ok(Page { items, cursor })
     }
 
     async fn query_json(&self, query: &Query) -> StoreResult<JsonPage> {
-        let (items, more) = self.page_bodies(query, true)?;
+        let (items, more) = self.page_bodies(query)?;
         let cursor = match items.last() {
             Some(last) if more => Some(table::cursor_for(&parse(last)?, query.index)),
             _ => None,
