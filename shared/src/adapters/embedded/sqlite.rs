@@ -1,6 +1,6 @@
-//! One SQLite database shared by an adapter: a single writing connection used off the
-//! async runtime's threads, and small pools of read-only connections (plain, and
-//! memory-mapped for large pages).
+//! One SQLite database shared by an adapter: a single writing connection that callers take
+//! in turn, small pools of read-only connections (plain, and memory-mapped for large
+//! pages), and a background connection that checkpoints the write-ahead log.
 
 use crate::ports::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
@@ -37,8 +37,8 @@ struct ReaderPool {
     idle: Mutex<Vec<Connection>>,
 }
 
-/// A SQLite database in WAL mode: writes go through one connection on a blocking thread;
-/// reads take a read-only connection from a pool and run in place, since a point read or
+/// A SQLite database in WAL mode: writes go through one connection, taken in turn; reads
+/// take a read-only connection from a pool and run in place, since a point read or
 /// a page of an index takes microseconds to milliseconds and WAL lets any number of
 /// readers run beside the writer, so concurrent requests never wait on each other's reads.
 #[derive(Clone)]
