@@ -13,6 +13,7 @@ pub mod lambda;
 pub mod passwords;
 pub mod ports;
 pub mod print;
+pub mod quota;
 pub mod records;
 pub mod telemetry;
 pub mod wiring;

@@ -1,0 +1,4 @@
+//! Print quotas (BR-QT-*): what a user may print a month, reserved at release and settled
+//! exactly once when the printer reports what it printed.
+
+pub mod limits;
