@@ -81,6 +81,9 @@ pub enum Condition {
     AtLeast(String, i64),
     /// A live item whose attribute equals the value.
     Equals(String, Value),
+    /// No live item, or one whose numeric attribute is absent or at most the number: a
+    /// counter that starts at zero may grow to the number (e.g. `consumed <= limit - n`).
+    AtMostOrAbsent(String, i64),
     /// Every condition holds.
     And(Vec<Condition>),
 }
@@ -98,6 +101,9 @@ impl Condition {
                 current.and_then(|i| i.get(attr)).and_then(Value::as_f64).is_some_and(|v| v >= *n as f64)
             }
             Condition::Equals(attr, value) => current.and_then(|i| i.get(attr)) == Some(value),
+            Condition::AtMostOrAbsent(attr, n) => {
+                current.and_then(|i| i.get(attr)).and_then(Value::as_f64).is_none_or(|v| v <= *n as f64)
+            }
             Condition::And(all) => all.iter().all(|c| c.holds(current)),
         }
     }

@@ -41,6 +41,7 @@ both_backends!(
     table_conditional_put_conflict,
     table_version_condition,
     table_atomic_decrement_refused_at_the_floor,
+    table_counter_grows_up_to_a_ceiling,
     table_update_creates_missing_item,
     table_conditional_delete,
     table_transact_all_or_nothing,

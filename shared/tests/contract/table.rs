@@ -79,6 +79,25 @@ pub async fn table_atomic_decrement_refused_at_the_floor(f: &Fixture) {
     assert_eq!(f.table.get(&Key::new("ORG#1", "QUOTA#u")).await.unwrap().unwrap()["remaining"], json!(0));
 }
 
+/// A counter that starts at zero grows only while it stays at most a bound: the quota
+/// reservation's write (D-QUOTA-UNIT), on a missing item, a missing attribute and a
+/// stored one.
+pub async fn table_counter_grows_up_to_a_ceiling(f: &Fixture) {
+    let key = Key::new("ORG#1", "QUOTAUSE#u#2026-11");
+    let reserve = |n: i64, limit: i64| {
+        Update::new(key.clone()).add("consumed", n).when(Condition::AtMostOrAbsent("consumed".into(), limit - n))
+    };
+    assert_eq!(f.table.update(reserve(6, 10)).await.unwrap()["consumed"], json!(6), "no item yet");
+    assert!(matches!(f.table.update(reserve(5, 10)).await, Err(StoreError::ConditionFailed)), "6 + 5 > 10");
+    assert_eq!(f.table.update(reserve(4, 10)).await.unwrap()["consumed"], json!(10), "exactly the limit");
+    assert!(matches!(f.table.update(reserve(1, 10)).await, Err(StoreError::ConditionFailed)));
+    let other = Key::new("ORG#1", "QUOTAUSE#v#2026-11");
+    f.table.put(item(json!({"pk": "ORG#1", "sk": "QUOTAUSE#v#2026-11", "used": 3})), Condition::Absent).await.unwrap();
+    let first = Update::new(other.clone()).add("consumed", 2).when(Condition::AtMostOrAbsent("consumed".into(), 0));
+    assert_eq!(f.table.update(first).await.unwrap()["consumed"], json!(2), "attribute missing counts as zero");
+    assert_eq!(f.table.get(&key).await.unwrap().unwrap()["consumed"], json!(10));
+}
+
 pub async fn table_update_creates_missing_item(f: &Fixture) {
     let key = Key::new("ORG#1", "COUNTER#x");
     let written = f.table.update(Update::new(key.clone()).add("n", 1).set("label", "x")).await.unwrap();

@@ -107,6 +107,14 @@ impl Expression {
             Condition::VersionEquals(n) => self.compare(VERSION, "=", &Value::from(*n), now)?,
             Condition::AtLeast(attribute, n) => self.compare(attribute, ">=", &Value::from(*n), now)?,
             Condition::Equals(attribute, value) => self.compare(attribute, "=", value, now)?,
+            Condition::AtMostOrAbsent(attribute, n) => {
+                let (pk, ttl, name) = (self.name(PK), self.name(TTL), self.name(attribute));
+                let now = self.value(AttributeValue::N(now.to_string()));
+                let n = self.value(AttributeValue::N(n.to_string()));
+                format!(
+                    "(attribute_not_exists({pk}) OR {ttl} <= {now} OR attribute_not_exists({name}) OR {name} <= {n})"
+                )
+            }
             Condition::And(all) => {
                 let mut parts = Vec::new();
                 for c in all {
