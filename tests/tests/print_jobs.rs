@@ -520,6 +520,7 @@ e2e::on_both_storages!(
     submitted_pdf_is_held_released_downloaded_completed_and_recorded,
     corrupt_pdf_and_renamed_executable_are_rejected_with_reasons,
     print_and_keep_and_cancel_return_the_job_to_the_queue,
+    two_printers_releasing_the_same_job_at_once_exactly_one_gets_it,
     br_os_12_jobs_past_retention_are_not_served_and_the_sweep_deletes_them,
     br_pp_02_policy_forces_mono_from_ten_pages_and_releases_keep_to_the_print_window,
     br_dl_02_a_delegate_releases_cloud_jobs_only_at_print_release_esf_printers,
@@ -527,12 +528,3 @@ e2e::on_both_storages!(
     redelivered_ingest_events_and_repeated_completions_change_nothing,
     a_lapsed_lease_returns_the_job_to_the_queue_and_oversized_documents_are_rejected,
 );
-
-/// The race runs on embedded storage only: moto checks a DynamoDB condition and writes the
-/// item in two steps without a lock, so two concurrent conditional puts can both succeed
-/// there, where DynamoDB itself decides them atomically. The AWS adapter's version
-/// condition is covered by the contract suite (`table_version_condition`).
-#[tokio::test]
-async fn two_printers_releasing_the_same_job_at_once_exactly_one_gets_it_embedded() {
-    two_printers_releasing_the_same_job_at_once_exactly_one_gets_it(Storage::Embedded).await
-}
