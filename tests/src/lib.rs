@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: start the one-process runner on a data directory and
 //! an unused port, and wait (boundedly) for asynchronous outcomes.
 
+pub mod print_env;
+
 use printcloud::serve::{self, Running, ServeOptions};
 use shared::wiring::LocalStorage;
 use std::future::Future;

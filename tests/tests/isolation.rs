@@ -90,6 +90,7 @@ async fn every_organisation_route_hides_other_organisations_and_refuses_plain_us
         ("kind", "personal"),
         ("key", "unknown"),
         ("delegateUserId", "unknown"),
+        ("definitionId", "unknown"),
     ];
     let before = partition(&running, &org_b).await;
     for (method, path) in organisation_operations(&document, &org_b, &ids) {

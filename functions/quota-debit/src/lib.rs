@@ -1,11 +1,13 @@
 //! `quota-debit`: print quota definitions, assignments and status over HTTP, and the
 //! settlement of quota events (queue `quota-events`) exactly once per job and release.
 
+mod quotas;
+
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use axum::Router;
 use serde::Deserialize;
 use shared::function::each_record;
-use shared::ports::Key;
+use shared::quota::ledger::{self, Settlement};
 use shared::{Ctx, Function, http};
 
 /// The function's name, as deployed.
@@ -21,12 +23,15 @@ pub fn function() -> Function {
 
 /// The HTTP routes of `quota-debit`.
 pub fn router(ctx: Ctx) -> Router {
-    http::health_routes(NAME, false, ctx)
+    let api = Router::new().merge(quotas::routes()).with_state(ctx.clone());
+    http::health_routes(NAME, false, ctx).merge(api)
 }
 
 /// The OpenAPI description of the routes of `quota-debit`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    http::openapi::health_paths(NAME, false)
+    let mut doc = http::openapi::health_paths(NAME, false);
+    doc.merge(quotas::openapi());
+    doc
 }
 
 /// What happened to a released job, sent by `release` to settle its reservation.
@@ -41,19 +46,31 @@ pub struct QuotaEvent {
     pub job_id: String,
     /// Which release of the job (its lease id; settlement is exactly once per release).
     pub lease_id: String,
+    /// Mono sides printed.
+    #[serde(default)]
+    pub mono_sides: u64,
+    /// Colour sides printed.
+    #[serde(default)]
+    pub colour_sides: u64,
 }
 
 impl QuotaEvent {
-    /// The key of the reservation this event settles.
-    pub fn reservation(&self) -> Key {
-        Key::new(format!("ORG#{}", self.org_id), format!("RESERVATION#{}#{}", self.job_id, self.lease_id))
+    /// What the event does to the reservation: printed sides become usage; anything else
+    /// returns it.
+    pub fn settlement(&self) -> Settlement {
+        match self.kind.as_str() {
+            "printed" => {
+                Settlement::Printed { sides: self.mono_sides + self.colour_sides, colour_sides: self.colour_sides }
+            }
+            _ => Settlement::Returned,
+        }
     }
 }
 
-/// Settles a batch of quota events. An event whose reservation does not exist (never made,
-/// or already settled and removed) changes nothing and is acknowledged; a malformed one,
-/// or one whose reservation cannot be settled yet, is reported failed for retry and the
-/// dead-letter queue.
+/// Settles a batch of quota events, each exactly once (D-QUOTA-UNIT): an event whose
+/// reservation does not exist (never made, quotas off, or already settled) changes nothing
+/// and is acknowledged; a malformed one, or one the table refuses, is reported failed for
+/// retry and, after the queue's receive limit, the dead-letter queue.
 pub async fn handle(ctx: Ctx, event: SqsEvent) -> SqsBatchResponse {
     let ctx = &ctx;
     each_record(
@@ -66,11 +83,9 @@ pub async fn handle(ctx: Ctx, event: SqsEvent) -> SqsBatchResponse {
 
 async fn settle(ctx: &Ctx, body: &str) -> Result<(), String> {
     let event: QuotaEvent = serde_json::from_str(body).map_err(|e| format!("not a quota event: {e}"))?;
-    match ctx.table.get(&event.reservation()).await.map_err(|e| e.to_string())? {
-        None => {
-            tracing::info!(job = %event.job_id, lease = %event.lease_id, "no reservation to settle");
-            Ok(())
-        }
-        Some(_) => Err("reservations cannot be settled yet".into()),
-    }
+    let settled = ledger::settle(ctx, &event.org_id, &event.job_id, &event.lease_id, event.settlement())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(job = %event.job_id, lease = %event.lease_id, kind = %event.kind, settled, "quota event");
+    Ok(())
 }

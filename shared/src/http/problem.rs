@@ -4,6 +4,7 @@ use crate::ports::StoreError;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// An error answer: every failed request gets one, with a `code` clients can rely on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -19,6 +20,12 @@ pub struct Problem {
     pub detail: String,
     /// Stable machine code, e.g. `quota_exceeded`.
     pub code: String,
+    /// Members a problem of this code adds (RFC 9457 §3.2), e.g. the sides left with
+    /// `quota_exceeded`.
+    /// Boxed, as most problems have none and results carry problems by value.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub extensions: Option<Box<Map<String, Value>>>,
 }
 
 impl Problem {
@@ -30,7 +37,14 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             code: code.to_string(),
+            extensions: None,
         }
+    }
+
+    /// The problem with the extension member `name` set to `value`.
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.extensions.get_or_insert_default().insert(name.to_string(), value.into());
+        self
     }
 
     /// 404 `not_found`: also answered for resources of other organisations, so their

@@ -16,10 +16,12 @@ use super::{delegates, policies, settings};
 use crate::Ctx;
 use crate::fleet::printers::{self, PrinterRecord, ReleaseApp};
 use crate::http::{Caller, Problem};
+use crate::identity::model::User;
 use crate::identity::roles::Permission;
 use crate::identity::store;
 use crate::identity::tokens::TokenKind;
 use crate::ports::{Condition, Key, StoreError, Write};
+use crate::quota::ledger;
 use crate::records::{from_item, to_item};
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
@@ -213,16 +215,13 @@ async fn printer_zone(ctx: &Ctx, session: &Session) -> Result<chrono_tz::Tz, Pro
 async fn check_window(
     ctx: &Ctx,
     session: &Session,
-    job: &Job,
+    owner: &User,
     settings: &settings::PrintSettings,
 ) -> Result<(), Problem> {
-    let Some(owner) = store::get_user(ctx, &session.org_id, &job.owner_id).await? else {
-        return Err(Problem::not_found("No such print job."));
-    };
     if !settings.print_policies {
         return Ok(());
     }
-    if let Some(policy) = policies::effective_policy(ctx, &session.org_id, &owner.user).await? {
+    if let Some(policy) = policies::effective_policy(ctx, &session.org_id, owner).await? {
         let zone = printer_zone(ctx, session).await?;
         policies::window_check(&policy, ctx.clock.now(), zone).map_err(policies::outside_window_problem)?;
     }
@@ -249,7 +248,10 @@ async fn release_job(
         return Err(already_released(&job));
     }
     let options = changed_options(&job, changes, settings)?;
-    check_window(ctx, session, &job, settings).await?;
+    let Some(owner) = store::get_user(ctx, &session.org_id, &job.owner_id).await? else {
+        return Err(Problem::not_found("No such print job."));
+    };
+    check_window(ctx, session, &owner.user, settings).await?;
     let lease = jobs::Lease {
         id: ctx.ids.new_id(),
         printer_id: session.printer.printer.id.clone(),
@@ -259,12 +261,20 @@ async fn release_job(
         released_at: now,
         until: now + LEASE,
     };
+    let pages = job.pages.unwrap_or(1);
+    let job_id = job.id.clone();
+    let quota = ledger::Request {
+        settings,
+        user: &owner.user,
+        job_id: &job_id,
+        lease_id: &lease.id,
+        sides: options.sides(pages),
+        colour_sides: colour_sides(&job, &options, pages),
+    };
+    let reservation = ledger::reservation_writes(ctx, &session.org_id, &quota).await?;
     job.state = JobState::Releasing;
     job.lease = Some(lease.clone());
-    jobs::save(ctx, &mut job).await.map_err(|problem| match problem.code.as_str() {
-        "conflict" => already_released(&job),
-        _ => problem,
-    })?;
+    take_lease(ctx, &mut job, reservation, &quota).await?;
     let key = jobs::document_key(&job.org_id, &job.id);
     let document_url = ctx.blobs.presign_get(&key, DOCUMENT_URL_VALIDITY).await?;
     Ok(Release {
@@ -275,6 +285,34 @@ async fn release_job(
         pages: job.pages.unwrap_or(1),
         options,
     })
+}
+
+/// The colour sides a release is expected to print: all of them in colour mode, unless
+/// ingest found the document has no colour (D-QUOTA-COLOUR).
+fn colour_sides(job: &Job, options: &EffectiveOptions, pages: u32) -> u64 {
+    if options.colour_mode == ColourMode::Colour && job.uses_colour != Some(false) { options.sides(pages) } else { 0 }
+}
+
+/// Stores the job with its lease, and the quota reservation if any, in one transaction:
+/// another printer's lease first answers `job_not_releasable`, a quota too small for the
+/// job `quota_exceeded` or `colour_quota_exceeded`.
+async fn take_lease(
+    ctx: &Ctx,
+    job: &mut Job,
+    reservation: Vec<Write>,
+    quota: &ledger::Request<'_>,
+) -> Result<(), Problem> {
+    let read = job.version;
+    job.version = read + 1;
+    let reserving = !reservation.is_empty();
+    let mut writes = vec![Write::Put { item: jobs::job_item(job)?, condition: Condition::VersionEquals(read) }];
+    writes.extend(reservation);
+    match ctx.table.transact(writes).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => Err(already_released(job)),
+        Err(StoreError::TransactionCanceled { .. }) if reserving => Err(ledger::refused(ctx, &job.org_id, quota).await),
+        Err(other) => Err(other.into()),
+    }
 }
 
 fn already_released(job: &Job) -> Problem {

@@ -111,6 +111,10 @@ pub struct PrintSettings {
     pub print_policies: bool,
     /// To whom policies may be assigned (BR-OS-19).
     pub policy_assignment: PolicyAssignmentMode,
+    /// To whom quotas may be assigned: users, and cost centres or departments (BR-QT-06;
+    /// the organisation uses one of the two, D-QUOTA-PRECEDENCE).
+    #[serde(default)]
+    pub quota_assignment: PolicyAssignmentMode,
     /// Optimistic-concurrency version; 0 until the settings are first saved.
     pub version: i64,
     /// When they were last saved.
@@ -134,6 +138,7 @@ impl Default for PrintSettings {
             print_quotas: false,
             print_policies: false,
             policy_assignment: PolicyAssignmentMode::default(),
+            quota_assignment: PolicyAssignmentMode::default(),
             version: 0,
             updated_at: None,
         }
@@ -168,6 +173,8 @@ pub struct PrintSettingsUpdate {
     pub print_policies: Option<bool>,
     /// See [`PrintSettings::policy_assignment`].
     pub policy_assignment: Option<PolicyAssignmentMode>,
+    /// See [`PrintSettings::quota_assignment`].
+    pub quota_assignment: Option<PolicyAssignmentMode>,
     /// The version this change is based on; a different stored version answers 409.
     pub version: Option<i64>,
 }
@@ -205,6 +212,9 @@ pub fn apply(current: &PrintSettings, update: &PrintSettingsUpdate) -> Result<Pr
     }
     if let Some(mode) = update.policy_assignment {
         next.policy_assignment = mode;
+    }
+    if let Some(mode) = update.quota_assignment {
+        next.quota_assignment = mode;
     }
     Ok(next)
 }

@@ -120,10 +120,12 @@ impl Expression {
                 for c in all {
                     parts.extend(self.condition(c, now)?);
                 }
-                if parts.is_empty() {
-                    return Ok(None);
+                match parts.len() {
+                    0 => return Ok(None),
+                    // DynamoDB refuses parentheses around a single, already parenthesised term.
+                    1 => parts.remove(0),
+                    _ => format!("({})", parts.join(" AND ")),
                 }
-                format!("({})", parts.join(" AND "))
             }
         };
         Ok(Some(text))
