@@ -171,10 +171,57 @@ async fn br_qt_01_and_er_qt_01_definitions_and_assignments_are_validated(storage
     env.running.shutdown().await;
 }
 
+/// The user's own quota row.
+async fn my_quota(env: &Env) -> Value {
+    let token = env.user_token().await;
+    env.http.get(env.url("/v1/me/quota")).bearer_auth(&token).send().await.unwrap().json().await.unwrap()
+}
+
+async fn d_quota_status_thresholds_filters_and_csv_export(storage: Storage) {
+    let env = with_default_quota(storage, every_month(json!(100), json!("allow"))).await;
+    let fresh = my_quota(&env).await;
+    assert_eq!(
+        (&fresh["status"], &fresh["totalRemaining"], &fresh["type"]),
+        (&json!("OK"), &json!(100), &json!("Default"))
+    );
+    let steps = [(89, "OK", 11), (1, "Warning", 10), (10, "Exceeded", 0)];
+    for (n, (pages, status, left)) in steps.into_iter().enumerate() {
+        let job = held(&env, &format!("part {n}.pdf"), pdf(pages)).await;
+        print_mono(&env, &job, pages as u64).await;
+        let mine = my_quota(&env).await;
+        assert_eq!((&mine["status"], &mine["totalRemaining"]), (&json!(status), &json!(left)), "BR-QT-10: {mine}");
+    }
+    let exceeded: Value = env
+        .http
+        .get(env.org_url("/quota-status?status=Exceeded"))
+        .bearer_auth(&env.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let emails: Vec<&str> =
+        exceeded["items"].as_array().unwrap().iter().map(|r| r["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, [USER_EMAIL], "only the user who used everything: {exceeded}");
+    let csv = env.http.get(env.org_url("/quota-status")).bearer_auth(&env.admin).header("accept", "text/csv");
+    let csv = csv.send().await.unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    let mut lines = text.trim_start_matches('\u{feff}').lines();
+    assert_eq!(lines.next(), Some("User,Status,Total remaining,Colour remaining,Quota definition,Type,Month"));
+    let row = lines.find(|line| line.starts_with(USER_EMAIL)).expect("the user's row");
+    assert!(row.starts_with(&format!("{USER_EMAIL},Exceeded,0,0,Default,Default,")), "{row}");
+    let bad = env.http.get(env.org_url("/quota-status?status=Fine")).bearer_auth(&env.admin).send().await.unwrap();
+    expect_problem(bad, 400, "invalid_field").await;
+    env.running.shutdown().await;
+}
+
 e2e::on_both_storages!(
     d_quota_unit_a_job_larger_than_what_is_left_is_refused_and_cancel_returns_sides,
     br_qt_03_printing_disabled_refuses_every_release,
     d_quota_colour_a_colour_job_past_the_colour_limit_prints_in_mono,
     d_quota_precedence_personal_over_department_over_default,
     br_qt_01_and_er_qt_01_definitions_and_assignments_are_validated,
+    d_quota_status_thresholds_filters_and_csv_export,
 );

@@ -2,6 +2,7 @@
 //! settlement of quota events (queue `quota-events`) exactly once per job and release.
 
 mod quotas;
+mod status;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use axum::Router;
@@ -23,7 +24,7 @@ pub fn function() -> Function {
 
 /// The HTTP routes of `quota-debit`.
 pub fn router(ctx: Ctx) -> Router {
-    let api = Router::new().merge(quotas::routes()).with_state(ctx.clone());
+    let api = Router::new().merge(quotas::routes()).merge(status::routes()).with_state(ctx.clone());
     http::health_routes(NAME, false, ctx).merge(api)
 }
 
@@ -31,6 +32,7 @@ pub fn router(ctx: Ctx) -> Router {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = http::openapi::health_paths(NAME, false);
     doc.merge(quotas::openapi());
+    doc.merge(status::openapi());
     doc
 }
 

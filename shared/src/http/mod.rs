@@ -3,6 +3,7 @@
 
 mod access_log;
 mod caller;
+pub mod csv_export;
 mod health;
 mod json;
 mod list;

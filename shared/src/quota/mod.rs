@@ -5,3 +5,4 @@ pub mod assignments;
 pub mod definitions;
 pub mod ledger;
 pub mod limits;
+pub mod status;
