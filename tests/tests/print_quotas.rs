@@ -34,13 +34,13 @@ async fn held(env: &Env, name: &str, document: Vec<u8>) -> String {
 
 /// Releases `job_id` at the first printer with `changes`; answers the response.
 async fn release(env: &Env, job_id: &str, changes: Value) -> reqwest::Response {
-    let session = env.session(&env.device).await;
+    let session = env.session(&env.device_token().await).await;
     env.device_post(&session, &format!("/v1/device/jobs/{job_id}/release"), changes).await
 }
 
 /// Reports the release `granted` of `job_id` with `outcome` and the sides printed.
 async fn complete(env: &Env, job_id: &str, granted: &Value, outcome: &str, mono: u64, colour: u64) {
-    let session = env.session(&env.device).await;
+    let session = env.session(&env.device_token().await).await;
     let body = json!({"leaseId": granted["leaseId"], "outcome": outcome, "monoSides": mono, "colourSides": colour,
         "sheets": mono + colour});
     let path = format!("/v1/device/jobs/{job_id}/complete");
@@ -217,6 +217,24 @@ async fn d_quota_status_thresholds_filters_and_csv_export(storage: Storage) {
     env.running.shutdown().await;
 }
 
+async fn d_quota_unit_a_lapsed_lease_returns_its_reservation_an_hour_later(storage: Storage) {
+    let env = with_default_quota(storage, every_month(json!(10), json!("allow"))).await;
+    let eight = held(&env, "eight.pdf", pdf(8)).await;
+    assert_eq!(release(&env, &eight, json!({})).await.status().as_u16(), 200);
+    let five = held(&env, "five.pdf", pdf(5)).await;
+    let problem = expect_problem(release(&env, &five, json!({})).await, 403, "quota_exceeded").await;
+    assert_eq!(problem["remaining"], 2, "the unreported release still holds its 8 sides");
+    env.clock.advance(chrono::Duration::minutes(30));
+    let sweep = || shared::print::retention::sweep(&env.running.ctx);
+    assert_eq!(sweep().await.unwrap().reservations, 0, "a completion may still be on its way");
+    expect_problem(release(&env, &five, json!({})).await, 403, "quota_exceeded").await;
+    env.clock.advance(chrono::Duration::hours(2));
+    assert_eq!(sweep().await.unwrap().reservations, 1, "returned an hour after the lease lapsed");
+    assert_eq!(release(&env, &five, json!({})).await.status().as_u16(), 200, "the 8 sides are back");
+    assert_eq!(sweep().await.unwrap().reservations, 0, "returned once");
+    env.running.shutdown().await;
+}
+
 e2e::on_both_storages!(
     d_quota_unit_a_job_larger_than_what_is_left_is_refused_and_cancel_returns_sides,
     br_qt_03_printing_disabled_refuses_every_release,
@@ -224,4 +242,5 @@ e2e::on_both_storages!(
     d_quota_precedence_personal_over_department_over_default,
     br_qt_01_and_er_qt_01_definitions_and_assignments_are_validated,
     d_quota_status_thresholds_filters_and_csv_export,
+    d_quota_unit_a_lapsed_lease_returns_its_reservation_an_hour_later,
 );

@@ -268,6 +268,7 @@ async fn release_job(
         user: &owner.user,
         job_id: &job_id,
         lease_id: &lease.id,
+        lease_until: lease.until,
         sides: options.sides(pages),
         colour_sides: colour_sides(&job, &options, pages),
     };

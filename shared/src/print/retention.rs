@@ -1,5 +1,6 @@
 //! The retention sweep (schedule `retention-sweep`, hourly): deletes jobs and their
-//! documents past retention (BR-OS-12) and history past its period (BR-OS-13). It walks
+//! documents past retention (BR-OS-12) and history past its period (BR-OS-13), and returns
+//! the quota reservations of leases that lapsed without a report (D-QUOTA-UNIT). It walks
 //! the expiry index hour by hour from where it stopped last time (a checkpoint item), so
 //! each run reads only the hours since the previous one; the current hour is read again
 //! next time, as more of it expires. The first job ever submitted sets the first hour to
@@ -12,6 +13,7 @@ use super::jobs::{self, Job};
 use crate::Ctx;
 use crate::http::Problem;
 use crate::ports::{Condition, Index, Key, Query, SortKey};
+use crate::quota::ledger;
 use crate::records::{from_item, to_item};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,8 @@ pub struct Swept {
     pub jobs: usize,
     /// History rows deleted.
     pub history: usize,
+    /// Quota reservations of lapsed leases returned (D-QUOTA-UNIT).
+    pub reservations: usize,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -65,6 +69,7 @@ pub async fn sweep(ctx: &Ctx) -> Result<Swept, Problem> {
     while hour <= now {
         swept.jobs += sweep_hour(ctx, "JOB", hour, now).await?;
         swept.history += sweep_hour(ctx, "HISTORY", hour, now).await?;
+        swept.reservations += sweep_hour(ctx, ledger::EXPIRY_KIND, hour, now).await?;
         hour += Duration::hours(1);
     }
     let checkpoint = Checkpoint { next_hour: hour_of(now) };
@@ -86,6 +91,8 @@ async fn sweep_hour(ctx: &Ctx, kind: &str, hour: DateTime<Utc>, now: DateTime<Ut
             if kind == "JOB" {
                 let job: Job = from_item(item)?;
                 jobs::remove(ctx, &job).await?;
+            } else if kind == ledger::EXPIRY_KIND {
+                ledger::return_lapsed(ctx, &from_item(item)?).await?;
             } else {
                 let record: HistoryRecord = from_item(item)?;
                 let key = super::history::history_key(&record.org_id, &record.owner_id, &record.id);

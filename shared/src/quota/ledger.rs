@@ -18,12 +18,13 @@ use crate::context::Ctx;
 use crate::http::Problem;
 use crate::identity::model::User;
 use crate::identity::store;
-use crate::ports::StoreError;
 use crate::ports::table::{Condition, Key, Update, Write};
+use crate::ports::{Item, StoreError};
+use crate::print::jobs;
 use crate::print::settings::PrintSettings;
 use crate::records::to_item;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -56,6 +57,15 @@ impl Usage {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reservation {
+    /// The organisation.
+    pub org_id: String,
+    /// The released job.
+    pub job_id: String,
+    /// The release.
+    pub lease_id: String,
+    /// When the retention sweep returns it if the printer never reported: an hour after
+    /// the lease lapsed, so a completion sent just before the lapse settles first.
+    pub return_after: DateTime<Utc>,
     /// Whose quota.
     pub user_id: String,
     /// The quota month, `yyyy-mm`.
@@ -79,10 +89,34 @@ pub struct Request<'a> {
     pub job_id: &'a str,
     /// The release (its lease id).
     pub lease_id: &'a str,
+    /// When the lease lapses.
+    pub lease_until: DateTime<Utc>,
     /// Expected sides, colour included.
     pub sides: u64,
     /// Expected colour sides.
     pub colour_sides: u64,
+}
+
+/// How long after a lease lapses its reservation is returned by the retention sweep.
+pub const RETURN_GRACE: Duration = Duration::hours(1);
+
+/// The expiry-index kind of reservations, which the retention sweep walks.
+pub const EXPIRY_KIND: &str = "QUOTARESERVE";
+
+/// The stored reservation, in the expiry index at its `return_after`.
+fn reservation_item(reservation: &Reservation) -> Result<Item, StoreError> {
+    let key = reservation_key(&reservation.org_id, &reservation.job_id, &reservation.lease_id);
+    let sort = format!("{}#{}#{}", jobs::sortable(reservation.return_after), reservation.job_id, reservation.lease_id);
+    to_item(
+        reservation,
+        &key,
+        &[("gsi2pk", json!(jobs::expiry_partition(EXPIRY_KIND, reservation.return_after))), ("gsi2sk", json!(sort))],
+    )
+}
+
+/// Returns a reservation whose lease lapsed without a report (retention sweep).
+pub async fn return_lapsed(ctx: &Ctx, reservation: &Reservation) -> Result<bool, StoreError> {
+    settle(ctx, &reservation.org_id, &reservation.job_id, &reservation.lease_id, Settlement::Returned).await
 }
 
 /// The usage key of `user_id` in `month`.
@@ -184,13 +218,17 @@ pub async fn reservation_writes(ctx: &Ctx, org_id: &str, request: &Request<'_>) 
         .add("consumedColour", request.colour_sides as i64)
         .when(Condition::And(conditions));
     let reservation = Reservation {
+        org_id: org_id.to_string(),
+        job_id: request.job_id.to_string(),
+        lease_id: request.lease_id.to_string(),
+        return_after: request.lease_until + RETURN_GRACE,
         user_id: request.user.id.clone(),
         month: applicable.month,
         sides: request.sides,
         colour_sides: request.colour_sides,
         reserved_at: ctx.clock.now(),
     };
-    let record = to_item(&reservation, &reservation_key(org_id, request.job_id, request.lease_id), &[])?;
+    let record = reservation_item(&reservation)?;
     Ok(vec![Write::Update(usage), Write::Put { item: record, condition: Condition::Absent }])
 }
 
