@@ -43,7 +43,13 @@ pub struct ServeOptions {
     pub storage: LocalStorage,
     /// Largest print document accepted, in bytes.
     pub max_document_bytes: u64,
+    /// Wraps the ports before anything uses them; tests inject faults with it (writes that
+    /// fail once, messages delivered twice). `None` in production.
+    pub decorate: Option<Decorate>,
 }
+
+/// A wrapper of the context's ports (see [`ServeOptions::decorate`]).
+pub type Decorate = Arc<dyn Fn(shared::Ctx) -> shared::Ctx + Send + Sync>;
 
 impl ServeOptions {
     /// Defaults for `data_dir` and `listen`: system clock, ULIDs, outbox mail.
@@ -61,6 +67,7 @@ impl ServeOptions {
             ids: Arc::new(UlidIds),
             storage: LocalStorage::Embedded,
             max_document_bytes: shared::context::DEFAULT_MAX_DOCUMENT_BYTES,
+            decorate: None,
         }
     }
 }
@@ -113,7 +120,10 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("cannot open the storage of {}: {e}", options.data_dir.display()))?;
-    let ctx = local.ctx.clone();
+    let ctx = match &options.decorate {
+        Some(decorate) => decorate(local.ctx.clone()),
+        None => local.ctx.clone(),
+    };
     let first_admin = first_start(&ctx, &options).await?;
     let all = functions::all();
     let router = all

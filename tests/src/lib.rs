@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: start the one-process runner on a data directory and
 //! an unused port, and wait (boundedly) for asynchronous outcomes.
 
+pub mod faults;
 pub mod print_env;
 
 use printcloud::serve::{self, Running, ServeOptions};

@@ -87,9 +87,18 @@ impl PrintEnv {
         now: chrono::DateTime<chrono::Utc>,
         max_document_bytes: u64,
     ) -> PrintEnv {
+        PrintEnv::start_customised(storage, now, |opts| opts.max_document_bytes = max_document_bytes).await
+    }
+
+    /// A runner whose clock starts at `now`, with its options changed by `customise`.
+    pub async fn start_customised(
+        storage: Storage,
+        now: chrono::DateTime<chrono::Utc>,
+        customise: impl FnOnce(&mut printcloud::serve::ServeOptions),
+    ) -> PrintEnv {
         let dir = tempfile::tempdir().unwrap();
         let mut opts = options_on(storage, dir.path());
-        opts.max_document_bytes = max_document_bytes;
+        customise(&mut opts);
         let clock = Arc::new(ManualClock::new(now));
         opts.clock = clock.clone();
         let running = start_with(opts).await;
@@ -273,4 +282,68 @@ impl PrintEnv {
     pub async fn device_post(&self, session: &str, path: &str, body: Value) -> reqwest::Response {
         self.http.post(self.url(path)).bearer_auth(session).json(&body).send().await.unwrap()
     }
+}
+
+/// A held job of `owner` as ingest leaves it: `pages` pages of a `size`-byte PDF, printed
+/// simplex in mono, kept until `expires_at`; [`store_held`] sets its organisation.
+pub fn held_job(
+    ctx: &shared::Ctx,
+    owner: &str,
+    name: String,
+    pages: u32,
+    size: usize,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) -> shared::print::jobs::Job {
+    use shared::print::jobs::{Job, JobSource, JobState};
+    use shared::print::options::{ColourMode, Duplex, PrintOptions};
+    let requested =
+        PrintOptions { duplex: Some(Duplex::Simplex), colour_mode: Some(ColourMode::Mono), ..PrintOptions::default() };
+    Job {
+        id: ctx.ids.new_id(),
+        org_id: String::new(),
+        owner_id: owner.to_string(),
+        name,
+        description: None,
+        source: JobSource::Web,
+        state: JobState::Held,
+        options: Some(requested.effective()),
+        requested,
+        format: Some(shared::print::documents::DocumentFormat::Pdf),
+        pages: Some(pages),
+        uses_colour: Some(false),
+        size_bytes: Some(size as u64),
+        policy_changes: Vec::new(),
+        rejection: None,
+        lease: None,
+        times_printed: 0,
+        created_at: ctx.clock.now(),
+        expires_at,
+        version: 1,
+    }
+}
+
+/// Stores `jobs` in organisation `org` with `document` as each one's document, as ingest
+/// would leave them, 50 jobs to a transaction.
+pub async fn store_held(
+    ctx: &shared::Ctx,
+    org: &str,
+    jobs: &mut [shared::print::jobs::Job],
+    document: bytes::Bytes,
+) -> anyhow::Result<()> {
+    use shared::ports::{Condition, Write};
+    use shared::print::jobs::{document_key, job_item};
+    for job in jobs.iter_mut() {
+        job.org_id = org.to_string();
+    }
+    for chunk in jobs.chunks(50) {
+        let writes = chunk
+            .iter()
+            .map(|job| Ok(Write::Put { item: job_item(job)?, condition: Condition::Absent }))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        ctx.table.transact(writes).await?;
+    }
+    for job in jobs.iter() {
+        ctx.blobs.put(&document_key(org, &job.id), document.clone(), "application/pdf").await?;
+    }
+    Ok(())
 }

@@ -27,22 +27,17 @@
 //! Run: `cargo run --release -p e2e --bin load-release [-- <printers> <releases per printer> <releases/s>]`
 
 use bytes::Bytes;
+use e2e::print_env::{held_job, store_held};
 use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, eventually, options, start_with};
 use printcloud::serve::Running;
 use reqwest::{Client, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::ports::{Condition, Write};
-use shared::print::documents::DocumentFormat;
-use shared::print::jobs::{Job, JobSource, JobState, document_key, job_item};
-use shared::print::options::{ColourMode, Duplex, PrintOptions};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Concurrent clients while setting up users, badges and printers.
 const SETUP_CLIENTS: usize = 16;
-/// Jobs per storage transaction while filling the queues (within the 100-write limit).
-const JOBS_PER_TRANSACTION: usize = 50;
 /// Times each printer fetches the document of its last release.
 const DOWNLOADS: usize = 20;
 /// Most pages of a filled job (job `n` has `1 + n % MAX_PAGES`).
@@ -313,71 +308,24 @@ fn document() -> Bytes {
 /// as ingest would leave them; then waits for the ingest queue the document writes
 /// notified to drain (ingest leaves a held job as it is).
 async fn fill_queues(running: &Running, org: &str, stations: &[Station]) -> anyhow::Result<()> {
-    let per_user = QUEUE_DEPTH;
     let ctx = &running.ctx;
     let settings = shared::print::settings::get(ctx, org).await.map_err(|p| anyhow::anyhow!("{p:?}"))?;
-    let now = chrono::Utc::now();
-    let expires_at = now + settings.job_retention.duration();
+    let expires_at = chrono::Utc::now() + settings.job_retention.duration();
     let bytes = document();
     let mut jobs = Vec::new();
     for user in stations.iter().flat_map(|station| &station.users) {
-        for n in 0..per_user {
-            let created_at = now - chrono::Duration::milliseconds((per_user - n) as i64);
-            jobs.push(held_job(running, org, &user.user_id, n, bytes.len(), created_at, expires_at));
+        for n in 0..QUEUE_DEPTH {
+            let pages = (1 + n % MAX_PAGES) as u32;
+            jobs.push(held_job(ctx, &user.user_id, format!("load document {n}.pdf"), pages, bytes.len(), expires_at));
         }
     }
-    for chunk in jobs.chunks(JOBS_PER_TRANSACTION) {
-        let writes = chunk
-            .iter()
-            .map(|job| Ok(Write::Put { item: job_item(job)?, condition: Condition::Absent }))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        ctx.table.transact(writes).await?;
-    }
-    for job in &jobs {
-        ctx.blobs.put(&document_key(org, &job.id), bytes.clone(), "application/pdf").await?;
-    }
+    store_held(ctx, org, &mut jobs, bytes).await?;
     eventually("the ingest queue to drain", Duration::from_secs(120), || async {
         let waiting = ctx.queue.receive("ingest", 1, Duration::from_millis(1)).await.ok()?;
         waiting.is_empty().then_some(())
     })
     .await;
     Ok(())
-}
-
-/// Job `n` of `owner`'s queue, held with its pages and options.
-fn held_job(
-    running: &Running,
-    org: &str,
-    owner: &str,
-    n: usize,
-    size: usize,
-    created_at: chrono::DateTime<chrono::Utc>,
-    expires_at: chrono::DateTime<chrono::Utc>,
-) -> Job {
-    let requested =
-        PrintOptions { duplex: Some(Duplex::Simplex), colour_mode: Some(ColourMode::Mono), ..PrintOptions::default() };
-    Job {
-        id: running.ctx.ids.new_id(),
-        org_id: org.to_string(),
-        owner_id: owner.to_string(),
-        name: format!("load document {n}.pdf"),
-        description: None,
-        source: JobSource::Web,
-        state: JobState::Held,
-        options: Some(requested.effective()),
-        requested,
-        format: Some(DocumentFormat::Pdf),
-        pages: Some((1 + n % MAX_PAGES) as u32),
-        uses_colour: Some(false),
-        size_bytes: Some(size as u64),
-        policy_changes: Vec::new(),
-        rejection: None,
-        lease: None,
-        times_printed: 0,
-        created_at,
-        expires_at,
-        version: 1,
-    }
 }
 
 /// What the load generator reads of a printer's job list.
