@@ -235,6 +235,32 @@ async fn d_quota_unit_a_lapsed_lease_returns_its_reservation_an_hour_later(stora
     env.running.shutdown().await;
 }
 
+async fn d_quota_period_a_new_month_starts_afresh_with_its_own_limits(storage: Storage) {
+    let eve = chrono::DateTime::parse_from_rfc3339("2026-11-30T23:00:00Z").unwrap().to_utc();
+    let env = Env::start_at(storage, eve).await;
+    env.print_settings(json!({"printQuotas": true})).await;
+    let months = json!({"kind": "perMonth", "months": [
+        {"month": 11, "limits": {"total": {"kind": "limit", "sides": 10}, "colour": {"kind": "allow"}}},
+        {"month": 12, "limits": {"total": {"kind": "limit", "sides": 3}, "colour": {"kind": "allow"}}}]});
+    env.send_ok("PUT", "/quota-default", json!({"limits": months})).await;
+    let ten = held(&env, "ten.pdf", pdf(10)).await;
+    print_mono(&env, &ten, 10).await;
+    let four = held(&env, "four.pdf", pdf(4)).await;
+    let three = held(&env, "three.pdf", pdf(3)).await;
+    let problem = expect_problem(release(&env, &four, json!({})).await, 403, "quota_exceeded").await;
+    assert_eq!(problem["remaining"], 0, "November is used up");
+    env.clock.advance(chrono::Duration::hours(2));
+    let problem = expect_problem(release(&env, &four, json!({})).await, 403, "quota_exceeded").await;
+    assert_eq!(problem["remaining"], 3, "December has its own limit of 3, nothing used yet (BR-QT-02)");
+    assert_eq!(release(&env, &three, json!({})).await.status().as_u16(), 200);
+    let mine = my_quota(&env).await;
+    assert_eq!(
+        (&mine["month"], &mine["totalRemaining"], &mine["status"]),
+        (&json!("2026-12"), &json!(0), &json!("Exceeded"))
+    );
+    env.running.shutdown().await;
+}
+
 e2e::on_both_storages!(
     d_quota_unit_a_job_larger_than_what_is_left_is_refused_and_cancel_returns_sides,
     br_qt_03_printing_disabled_refuses_every_release,
@@ -243,4 +269,5 @@ e2e::on_both_storages!(
     br_qt_01_and_er_qt_01_definitions_and_assignments_are_validated,
     d_quota_status_thresholds_filters_and_csv_export,
     d_quota_unit_a_lapsed_lease_returns_its_reservation_an_hour_later,
+    d_quota_period_a_new_month_starts_afresh_with_its_own_limits,
 );

@@ -18,7 +18,7 @@ use shared::identity::roles::Permission;
 use shared::print::policies::AssignmentKind;
 use shared::quota::assignments::{self, AssignQuota, QuotaAssignment};
 use shared::quota::definitions::{self, DefaultInput, DefaultQuota, DefinitionInput, QuotaDefinition};
-use shared::quota::limits::{ColourLimit, MonthLimits, QuotaLimits, TotalLimit};
+use shared::quota::limits::{ColourLimit, LimitsOfMonth, MonthLimits, QuotaLimits, TotalLimit};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::{ComponentsBuilder, OpenApi, PathsBuilder, ResponseBuilder};
 
@@ -244,6 +244,7 @@ pub fn openapi() -> OpenApi {
             .schema_from::<DefaultInput>()
             .schema_from::<QuotaLimits>()
             .schema_from::<MonthLimits>()
+            .schema_from::<LimitsOfMonth>()
             .schema_from::<TotalLimit>()
             .schema_from::<ColourLimit>()
             .schema_from::<QuotaAssignment>()

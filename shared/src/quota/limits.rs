@@ -11,7 +11,6 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Largest limit a definition may set, in sides a month: far beyond any printer fleet's
 /// month, and small enough that sums never overflow.
@@ -110,11 +109,21 @@ pub enum QuotaLimits {
         /// The limits of each month.
         limits: MonthLimits,
     },
-    /// Limits for chosen months (1 = January); a month not chosen prints without limit.
+    /// Limits for chosen months; a month not chosen prints without limit.
     PerMonth {
-        /// The limits by month number.
-        months: BTreeMap<u32, MonthLimits>,
+        /// The chosen months, each once.
+        months: Vec<LimitsOfMonth>,
     },
+}
+
+/// The limits of one chosen month.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitsOfMonth {
+    /// The month, 1 (January) to 12.
+    pub month: u32,
+    /// Its limits.
+    pub limits: MonthLimits,
 }
 
 impl QuotaLimits {
@@ -122,7 +131,10 @@ impl QuotaLimits {
     pub fn for_month(&self, month: u32) -> MonthLimits {
         match self {
             QuotaLimits::SameEveryMonth { limits } => *limits,
-            QuotaLimits::PerMonth { months } => months.get(&month).copied().unwrap_or(MonthLimits::UNLIMITED),
+            QuotaLimits::PerMonth { months } => months
+                .iter()
+                .find(|chosen| chosen.month == month)
+                .map_or(MonthLimits::UNLIMITED, |chosen| chosen.limits),
         }
     }
 
@@ -134,11 +146,16 @@ impl QuotaLimits {
                 if months.is_empty() {
                     return Err(invalid("limits.months", "choose at least one month"));
                 }
-                for (month, limits) in months {
-                    if !(1..=12).contains(month) {
-                        return Err(invalid("limits.months", format!("{month} is not a month (1 to 12)")));
+                let mut seen = [false; 13];
+                for (n, chosen) in months.iter().enumerate() {
+                    let field = format!("limits.months[{n}]");
+                    let Some(first) = seen.get_mut(chosen.month as usize).filter(|_| chosen.month >= 1) else {
+                        return Err(invalid(&field, format!("{} is not a month (1 to 12)", chosen.month)));
+                    };
+                    if std::mem::replace(first, true) {
+                        return Err(invalid(&field, format!("month {} is chosen twice", chosen.month)));
                     }
-                    limits.validate(&format!("limits.months.{month}"))?;
+                    chosen.limits.validate(&format!("{field}.limits"))?;
                 }
                 Ok(())
             }
@@ -331,13 +348,19 @@ mod tests {
     #[test]
     fn br_qt_02_per_month_limits_apply_in_their_month_only() {
         let march = limits(TotalLimit::Limit(500), ColourLimit::Deny);
-        let quota = QuotaLimits::PerMonth { months: BTreeMap::from([(3, march)]) };
+        let chosen = |month| LimitsOfMonth { month, limits: march };
+        let quota = QuotaLimits::PerMonth { months: vec![chosen(3)] };
         assert_eq!(quota.for_month(3), march);
         assert_eq!(quota.for_month(4), MonthLimits::UNLIMITED);
         assert!(quota.validate().is_ok());
-        let bad = QuotaLimits::PerMonth { months: BTreeMap::from([(13, march)]) };
-        assert_eq!(bad.validate().unwrap_err().code, "invalid_field");
-        assert!(QuotaLimits::PerMonth { months: BTreeMap::new() }.validate().is_err());
+        for bad in [vec![chosen(13)], vec![chosen(0)], vec![chosen(3), chosen(3)], vec![]] {
+            assert_eq!(QuotaLimits::PerMonth { months: bad }.validate().unwrap_err().code, "invalid_field");
+        }
+        let parsed: QuotaLimits = serde_json::from_str(
+            r#"{"kind": "perMonth", "months": [{"month": 3, "limits": {"total": {"kind": "disabled"}, "colour": {"kind": "deny"}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(parsed.for_month(3).total, TotalLimit::Disabled, "months arrive as JSON");
     }
 
     #[test]
