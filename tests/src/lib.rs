@@ -2,6 +2,7 @@
 //! an unused port, and wait (boundedly) for asynchronous outcomes.
 
 pub mod faults;
+pub mod measured;
 pub mod print_env;
 
 use printcloud::serve::{self, Running, ServeOptions};
@@ -190,4 +191,10 @@ pub async fn second_org(running: &printcloud::serve::Running) -> (String, String
     writes.extend(groups::predefined_group_writes("org-b", now).expect("group writes"));
     running.ctx.table.transact(writes).await.expect("the second organisation is stored");
     ("org-b".into(), "user-b".into())
+}
+
+/// Sends `request` and answers its JSON body (tests fail on a transport error or a body
+/// that is not JSON).
+pub async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.expect("the request is answered").json().await.expect("a JSON answer")
 }

@@ -1,7 +1,7 @@
 //! The set-up the print end-to-end tests share: a runner on a manual clock with a print
 //! user, a badge and an enrolled printer, and the HTTP calls those tests make.
 
-use crate::{ADMIN_EMAIL, ADMIN_PASSWORD, Storage, access_token, eventually, options_on, start_with};
+use crate::{ADMIN_EMAIL, ADMIN_PASSWORD, Storage, access_token, eventually, json_of, options_on, start_with};
 use printcloud::serve::Running;
 use reqwest::Client;
 use serde_json::{Value, json};
@@ -174,16 +174,9 @@ impl PrintEnv {
         let code = self.send_ok("POST", "/enrollment-codes", json!({"kind": "organisation"})).await;
         let printer = json!({"serialNumber": serial, "model": "CX825", "manufacturer": "Lexmark", "ipAddress": ip,
             "releaseApp": app});
-        let enrolled: Value = self
-            .http
-            .post(self.url("/v1/enroll"))
-            .json(&json!({"code": code["code"], "printer": printer}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let enrolled =
+            json_of(self.http.post(self.url("/v1/enroll")).json(&json!({"code": code["code"], "printer": printer})))
+                .await;
         json!({"grant_type": "client_credentials", "client_id": enrolled["credential"]["clientId"],
             "client_secret": enrolled["credential"]["clientSecret"]})
     }
@@ -211,17 +204,8 @@ impl PrintEnv {
     /// Submits `bytes` through the upload URL; answers the job id.
     pub async fn submit_uploaded(&self, name: &str, bytes: Vec<u8>) -> String {
         let token = self.user_token().await;
-        let submitted: Value = self
-            .http
-            .post(self.org_url("/jobs"))
-            .bearer_auth(&token)
-            .json(&json!({"name": name, "source": "Web", "options": {"duplex": "simplex"}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = json!({"name": name, "source": "Web", "options": {"duplex": "simplex"}});
+        let submitted = json_of(self.http.post(self.org_url("/jobs")).bearer_auth(&token).json(&body)).await;
         assert_eq!(submitted["job"]["state"], "Uploading", "{submitted}");
         let url = submitted["uploadUrl"].as_str().unwrap();
         assert!(self.http.put(url).body(bytes).send().await.unwrap().status().is_success());

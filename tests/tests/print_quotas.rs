@@ -3,7 +3,7 @@
 //! its refusals), and settlement through the `quota-events` queue.
 
 use e2e::print_env::{PrintEnv as Env, USER_EMAIL, colour_pdf, pdf};
-use e2e::{Storage, eventually, expect_problem};
+use e2e::{Storage, eventually, expect_problem, json_of};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -191,16 +191,7 @@ async fn d_quota_status_thresholds_filters_and_csv_export(storage: Storage) {
         let mine = my_quota(&env).await;
         assert_eq!((&mine["status"], &mine["totalRemaining"]), (&json!(status), &json!(left)), "BR-QT-10: {mine}");
     }
-    let exceeded: Value = env
-        .http
-        .get(env.org_url("/quota-status?status=Exceeded"))
-        .bearer_auth(&env.admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let exceeded = json_of(env.http.get(env.org_url("/quota-status?status=Exceeded")).bearer_auth(&env.admin)).await;
     let emails: Vec<&str> =
         exceeded["items"].as_array().unwrap().iter().map(|r| r["email"].as_str().unwrap()).collect();
     assert_eq!(emails, [USER_EMAIL], "only the user who used everything: {exceeded}");

@@ -14,6 +14,7 @@
 //!
 //! Run: `cargo run --release -p e2e --bin load-fleet [-- <telemetry reports> <telemetry concurrency> <asset rounds> <asset clients>]`
 
+use e2e::measured::Measured;
 use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, options, start_with};
 use printcloud::serve::Running;
 use reqwest::{Client, StatusCode};
@@ -64,39 +65,6 @@ impl Settings {
             Ok(args.next().map(|a| a.parse()).transpose()?.unwrap_or(default).max(1))
         };
         Ok(Settings { reports: next(20_000)?, concurrency: next(64)?, rounds: next(10)?, asset_clients: next(4)? })
-    }
-}
-
-/// Latencies of one measured phase and how long the phase took.
-struct Measured {
-    latencies: Vec<Duration>,
-    elapsed: Duration,
-}
-
-impl Measured {
-    fn new(mut latencies: Vec<Duration>, elapsed: Duration) -> Self {
-        latencies.sort();
-        Measured { latencies, elapsed }
-    }
-
-    fn quantile_ms(&self, q: f64) -> f64 {
-        let index = ((self.latencies.len() as f64 * q) as usize).min(self.latencies.len().saturating_sub(1));
-        self.latencies.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    }
-
-    fn per_second(&self) -> f64 {
-        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn row(&self, what: &str) -> String {
-        format!(
-            "  {what:<44} {:>7} {:>9.0} {:>9.2} {:>9.2} {:>9.2}",
-            self.latencies.len(),
-            self.per_second(),
-            self.quantile_ms(0.50),
-            self.quantile_ms(0.99),
-            self.quantile_ms(1.0),
-        )
     }
 }
 

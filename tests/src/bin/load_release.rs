@@ -27,6 +27,7 @@
 //! Run: `cargo run --release -p e2e --bin load-release [-- <printers> <releases per printer> <releases/s>]`
 
 use bytes::Bytes;
+use e2e::measured::Measured;
 use e2e::print_env::{held_job, store_held};
 use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, eventually, options, start_with};
 use printcloud::serve::Running;
@@ -80,39 +81,6 @@ impl Settings {
     /// [`QUEUE_DEPTH`] − 1 jobs, leaving one for the download phase.
     fn users_per_printer(&self) -> usize {
         self.releases.div_ceil(QUEUE_DEPTH - 1)
-    }
-}
-
-/// Latencies of one measured call and how long the phase took.
-struct Measured {
-    latencies: Vec<Duration>,
-    elapsed: Duration,
-}
-
-impl Measured {
-    fn new(mut latencies: Vec<Duration>, elapsed: Duration) -> Self {
-        latencies.sort();
-        Measured { latencies, elapsed }
-    }
-
-    fn quantile_ms(&self, q: f64) -> f64 {
-        let index = ((self.latencies.len() as f64 * q) as usize).min(self.latencies.len().saturating_sub(1));
-        self.latencies.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    }
-
-    fn per_second(&self) -> f64 {
-        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn row(&self, what: &str) -> String {
-        format!(
-            "  {what:<44} {:>7} {:>9.0} {:>9.2} {:>9.2} {:>9.2}",
-            self.latencies.len(),
-            self.per_second(),
-            self.quantile_ms(0.50),
-            self.quantile_ms(0.99),
-            self.quantile_ms(1.0),
-        )
     }
 }
 
