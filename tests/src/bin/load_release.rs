@@ -24,7 +24,14 @@
 //! late starts. A rate of `0` runs every printer flat out instead, which measures the most
 //! releases a second the machine can complete.
 //!
-//! Run: `cargo run --release -p e2e --bin load-release [-- <printers> <releases per printer> <releases/s>]`
+//! With `<quotas>` 1, print quotas are on (a default quota of a billion sides a month): each
+//! release reserves its sides in the lease's transaction and each completion is settled by
+//! `quota-debit` through the `quota-events` queue while the run goes on. After the run a
+//! burst of [`SETTLEMENT_BURST`] reservations is written to storage and their printed
+//! events queued at once; the time until `quota-debit` has settled all of them gives the
+//! settlements per second the queue handler sustains.
+//!
+//! Run: `cargo run --release -p e2e --bin load-release [-- <printers> <releases per printer> <releases/s> <quotas>]`
 
 use bytes::Bytes;
 use e2e::measured::Measured;
@@ -45,6 +52,8 @@ const DOWNLOADS: usize = 20;
 const MAX_PAGES: usize = 5;
 /// Held jobs in each user's queue before the run.
 const QUEUE_DEPTH: usize = 5;
+/// Reservations settled in the burst after the run, with quotas on.
+const SETTLEMENT_BURST: usize = 10_000;
 
 /// What the command line asks for.
 struct Settings {
@@ -54,17 +63,19 @@ struct Settings {
     releases: usize,
     /// Release cycles started per second by all printers together; `None` runs flat out.
     rate: Option<f64>,
+    /// Print quotas on: releases reserve and completions settle.
+    quotas: bool,
 }
 
 impl Settings {
-    /// `[printers] [releases per printer] [releases/s]`, defaults 50, 40 and 500.
+    /// `[printers] [releases per printer] [releases/s] [quotas]`, defaults 50, 40, 500, 0.
     fn from_args() -> anyhow::Result<Self> {
         let mut args = std::env::args().skip(1);
         let mut next = |default: usize| -> anyhow::Result<usize> {
             Ok(args.next().map(|a| a.parse()).transpose()?.unwrap_or(default))
         };
-        let (printers, releases, rate) = (next(50)?.max(1), next(40)?.max(1), next(500)?);
-        Ok(Settings { printers, releases, rate: (rate > 0).then_some(rate as f64) })
+        let (printers, releases, rate, quotas) = (next(50)?.max(1), next(40)?.max(1), next(500)?, next(0)?);
+        Ok(Settings { printers, releases, rate: (rate > 0).then_some(rate as f64), quotas: quotas == 1 })
     }
 
     /// Time between the cycle starts of one printer, when paced.
@@ -117,6 +128,16 @@ impl Admin {
         self.send(reqwest::Method::POST, path, body).await
     }
 
+    /// Turns print quotas on with a default quota no run reaches, so every release
+    /// reserves and every completion settles.
+    async fn turn_on_quotas(&self) -> anyhow::Result<()> {
+        self.send(reqwest::Method::PUT, "settings/print", json!({"printQuotas": true})).await?;
+        let limits = json!({"kind": "sameEveryMonth", "limits": {"total": {"kind": "limit", "sides": 1_000_000_000},
+            "colour": {"kind": "allow"}}});
+        self.send(reqwest::Method::PUT, "quota-default", json!({"limits": limits})).await?;
+        Ok(())
+    }
+
     /// Gives the administrator the Print Release Management Administrator role and every
     /// user the Print Release Management User role, then signs in again for a token that
     /// carries the new roles.
@@ -152,6 +173,9 @@ async fn main() -> anyhow::Result<()> {
     let mut admin = Admin::sign_in(&running, http).await?;
     let started = Instant::now();
     admin.grant_print_roles().await?;
+    if settings.quotas {
+        admin.turn_on_quotas().await?;
+    }
     let stations = Arc::new(set_up_stations(&admin, &settings).await?);
     let users = settings.printers * settings.users_per_printer();
     println!(
@@ -167,8 +191,12 @@ async fn main() -> anyhow::Result<()> {
         secs(started)
     );
     let run = release_load(&admin, stations.clone(), &settings).await?;
+    let settled = if settings.quotas { Some(settle_all(&running, &admin.org, &stations).await?) } else { None };
     let downloads = download_load(&admin, stations, &settings).await?;
     summary(&settings, &run, &downloads);
+    if let Some(burst) = settled {
+        println!("{}", burst.row(&format!("settlement burst ({SETTLEMENT_BURST} queued at once)")));
+    }
     running.shutdown().await;
     Ok(())
 }
@@ -553,10 +581,11 @@ fn summary(settings: &Settings, run: &RunResult, downloads: &Measured) {
     println!("load-release summary (serve, embedded storage)");
     println!("  command line: {}", line.join(" "));
     println!(
-        "  as cargo:     cargo run --release -p e2e --bin load-release -- {} {} {}",
+        "  as cargo:     cargo run --release -p e2e --bin load-release -- {} {} {} {}",
         settings.printers,
         settings.releases,
-        settings.rate_arg()
+        settings.rate_arg(),
+        u8::from(settings.quotas)
     );
     println!("  {:<44} {:>7} {:>9} {:>9} {:>9} {:>9}", "measurement", "count", "per s", "p50 ms", "p99 ms", "max ms");
     println!("{}", run.sessions.row("POST /v1/device/sessions (badge)"));
@@ -572,4 +601,61 @@ fn summary(settings: &Settings, run: &RunResult, downloads: &Measured) {
         settings.printers,
         run.late_starts
     );
+}
+
+/// The organisation's reservations not yet settled.
+async fn open_reservations(ctx: &shared::Ctx, org: &str) -> anyhow::Result<u64> {
+    let query = shared::ports::table::Query::partition(format!("ORG#{org}")).begins_with("QUOTARESERVE#");
+    Ok(ctx.table.count(&query).await?)
+}
+
+/// Waits for the run's settlements, then writes [`SETTLEMENT_BURST`] one-side
+/// reservations of the stations' users, queues their `printed` events at once and times
+/// `quota-debit` settling them all; answers the burst's settlement times, each measured
+/// from the moment the events were queued.
+async fn settle_all(running: &Running, org: &str, stations: &[Station]) -> anyhow::Result<Measured> {
+    let ctx = &running.ctx;
+    eventually("the run's settlements", Duration::from_secs(120), || async {
+        (open_reservations(ctx, org).await.ok()? == 0).then_some(())
+    })
+    .await;
+    let settings = shared::print::settings::get(ctx, org).await.map_err(|p| anyhow::anyhow!("{p:?}"))?;
+    let users: Vec<_> = stations.iter().flat_map(|station| &station.users).collect();
+    let mut events = Vec::with_capacity(SETTLEMENT_BURST);
+    for n in 0..SETTLEMENT_BURST {
+        let user_id = &users[n % users.len()].user_id;
+        let user = shared::identity::store::get_user(ctx, org, user_id).await?.expect("a station user").user;
+        let (job_id, lease_id) = (format!("burst-{n}"), ctx.ids.new_id());
+        let request = shared::quota::ledger::Request {
+            settings: &settings,
+            user: &user,
+            job_id: &job_id,
+            lease_id: &lease_id,
+            lease_until: ctx.clock.now() + chrono::Duration::minutes(10),
+            sides: 1,
+            colour_sides: 0,
+        };
+        let writes = shared::quota::ledger::reservation_writes(ctx, org, &request)
+            .await
+            .map_err(|p| anyhow::anyhow!("{p:?}"))?;
+        ctx.table.transact(writes).await?;
+        let event = json!({"kind": "printed", "orgId": org, "jobId": job_id, "leaseId": lease_id, "monoSides": 1});
+        events.push(shared::ports::queue::OutgoingMessage::new(event.to_string()));
+    }
+    let started = Instant::now();
+    for batch in events.chunks(10) {
+        ctx.queue.send_batch("quota-events", batch.to_vec()).await?;
+    }
+    let mut done_at = Vec::new();
+    let mut open = SETTLEMENT_BURST as u64;
+    while open > 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let now_open = open_reservations(ctx, org).await?;
+        done_at.extend(std::iter::repeat_n(started.elapsed(), (open - now_open) as usize));
+        open = now_open;
+        if started.elapsed() > Duration::from_secs(300) {
+            anyhow::bail!("{open} reservations still open after 300 s");
+        }
+    }
+    Ok(Measured::new(done_at, started.elapsed()))
 }
