@@ -318,34 +318,83 @@ impl DynamoTable {
 
     /// One attempt at a transaction: `Ok(Err(failed, expired))` when cancelled by
     /// conditions, with the failed indexes and the keys of expired items updates met.
+    /// A cancellation only by other transactions on the same items (`TransactionConflict`,
+    /// which DynamoDB answers where a single database would have waited for a lock) is
+    /// retried a few times after a short random pause.
     async fn try_transact(&self, writes: &[Write], now: i64) -> StoreResult<Result<(), (Vec<usize>, Vec<Key>)>> {
         let items = writes.iter().map(|w| self.transact_item(w, now)).collect::<StoreResult<Vec<_>>>()?;
-        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
-        let err = match result {
-            Ok(_) => return Ok(Ok(())),
-            Err(err) => err,
-        };
-        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() else {
-            return Err(map_error(err));
-        };
-        let mut failed = Vec::new();
-        let mut expired_keys = Vec::new();
-        for (index, reason) in cancelled.cancellation_reasons().iter().enumerate() {
-            if reason.code() != Some("ConditionalCheckFailed") {
-                continue;
-            }
-            failed.push(index);
-            let old_is_expired = reason.item().is_some_and(|old| expired(old, now));
-            if old_is_expired && matches!(writes[index], Write::Update(_)) {
-                expired_keys.push(writes[index].key()?);
+        let mut attempt = 0;
+        loop {
+            let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let err = match result {
+                Ok(_) => return Ok(Ok(())),
+                Err(err) => err,
+            };
+            use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() else {
+                return Err(map_error(err));
+            };
+            match classify_cancellation(cancelled.cancellation_reasons(), writes, now)? {
+                Cancellation::Conditions { failed, expired_keys } => return Ok(Err((failed, expired_keys))),
+                Cancellation::Conflict if attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(conflict_pause(attempt)).await;
+                }
+                Cancellation::Conflict | Cancellation::Other => {
+                    return Err(StoreError::TransactionCanceled { failed: Vec::new() });
+                }
             }
         }
-        if failed.is_empty() {
-            return Err(StoreError::TransactionCanceled { failed });
-        }
-        Ok(Err((failed, expired_keys)))
     }
+}
+
+/// Times a transaction cancelled only by conflicting transactions is tried again.
+const CONFLICT_RETRIES: u32 = 5;
+
+/// The pause before conflict retry `attempt` (1-based): a random time up to 10 ms × 2^attempt,
+/// so that the transactions that collided do not collide again.
+fn conflict_pause(attempt: u32) -> std::time::Duration {
+    let most_ms = 10u64 << attempt.min(6);
+    std::time::Duration::from_millis(rand::random_range(1..=most_ms))
+}
+
+/// Why DynamoDB cancelled a transaction.
+#[derive(Debug, PartialEq)]
+enum Cancellation {
+    /// Conditions of the writes at `failed` did not hold; `expired_keys` are the updates
+    /// that met a TTL-expired item (which counts as absent and is cleared, then retried).
+    Conditions { failed: Vec<usize>, expired_keys: Vec<Key> },
+    /// Only other transactions on the same items were in the way: trying again may succeed.
+    Conflict,
+    /// Something else (capacity, validation): answered as a cancellation without failed writes.
+    Other,
+}
+
+/// Reads DynamoDB's per-write cancellation reasons into a [`Cancellation`].
+fn classify_cancellation(
+    reasons: &[aws_sdk_dynamodb::types::CancellationReason],
+    writes: &[Write],
+    now: i64,
+) -> StoreResult<Cancellation> {
+    let mut failed = Vec::new();
+    let mut expired_keys = Vec::new();
+    for (index, reason) in reasons.iter().enumerate() {
+        if reason.code() != Some("ConditionalCheckFailed") {
+            continue;
+        }
+        failed.push(index);
+        let old_is_expired = reason.item().is_some_and(|old| expired(old, now));
+        if old_is_expired && matches!(writes[index], Write::Update(_)) {
+            expired_keys.push(writes[index].key()?);
+        }
+    }
+    if !failed.is_empty() {
+        return Ok(Cancellation::Conditions { failed, expired_keys });
+    }
+    if reasons.iter().any(|reason| reason.code() == Some("TransactionConflict")) {
+        return Ok(Cancellation::Conflict);
+    }
+    Ok(Cancellation::Other)
 }
 
 /// The key condition and live-item filter of `query`, with the expression that names
@@ -569,6 +618,50 @@ impl Table for DynamoTable {
                 }
                 self.try_transact(&writes, now).await?.map_err(|(failed, _)| StoreError::TransactionCanceled { failed })
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::CancellationReason;
+
+    fn reasons(codes: &[&str]) -> Vec<CancellationReason> {
+        codes.iter().map(|code| CancellationReason::builder().code(*code).build()).collect()
+    }
+
+    fn updates(count: usize) -> Vec<Write> {
+        (0..count).map(|i| Write::Update(Update::new(Key::new(format!("P#{i}"), "S")))).collect()
+    }
+
+    // Issue [5 of 8]: two releases reserving on one user's usage item at once must not
+    // answer `conflict` on DynamoDB; a conflict-only cancellation is retried.
+    #[test]
+    fn a_conflict_only_cancellation_is_retryable() {
+        let conflict = reasons(&["None", "TransactionConflict", "None"]);
+        assert_eq!(classify_cancellation(&conflict, &updates(3), 0).unwrap(), Cancellation::Conflict);
+    }
+
+    #[test]
+    fn a_failed_condition_wins_over_a_conflict() {
+        let mixed = reasons(&["ConditionalCheckFailed", "TransactionConflict"]);
+        let expected = Cancellation::Conditions { failed: vec![0], expired_keys: Vec::new() };
+        assert_eq!(classify_cancellation(&mixed, &updates(2), 0).unwrap(), expected);
+    }
+
+    #[test]
+    fn other_cancellations_are_not_retried() {
+        let throttled = reasons(&["None", "ThrottlingError"]);
+        assert_eq!(classify_cancellation(&throttled, &updates(2), 0).unwrap(), Cancellation::Other);
+    }
+
+    #[test]
+    fn conflict_pauses_grow_and_stay_bounded() {
+        for attempt in 1..=CONFLICT_RETRIES {
+            let pause = conflict_pause(attempt);
+            assert!(pause >= std::time::Duration::from_millis(1));
+            assert!(pause <= std::time::Duration::from_millis(10 << attempt));
         }
     }
 }
