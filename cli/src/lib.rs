@@ -7,6 +7,7 @@ pub mod openapi;
 pub mod poller;
 pub mod schedule;
 pub mod serve;
+pub mod smtp;
 
 /// The allocator of every process that runs `serve`: a page of the Fleet Integration API
 /// builds and frees hundreds of thousands of small JSON values, and mimalloc's per-thread

@@ -35,6 +35,12 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080", env = "PRINTCLOUD_LISTEN")]
         listen: SocketAddr,
+        /// Accept email-to-print mail over SMTP on this address (e.g. 127.0.0.1:2525).
+        #[arg(long, value_name = "ADDR", env = "PRINTCLOUD_SMTP")]
+        smtp: Option<SocketAddr>,
+        /// Domain of the organisations' email-to-print addresses (`<local part>@<domain>`).
+        #[arg(long, env = "PRINTCLOUD_MAIL_DOMAIN", default_value = "print.printcloud.local")]
+        mail_domain: String,
         /// Relay outgoing mail to this SMTP URL (e.g. smtp://127.0.0.1:25) instead of
         /// writing .eml files to <data>/outbox/.
         #[arg(long, env = "PRINTCLOUD_SMTP_RELAY")]
@@ -220,8 +226,10 @@ enum KeysAction {
 async fn main() -> anyhow::Result<ExitCode> {
     shared::telemetry::init_plain();
     match Cli::parse().command {
-        Command::Serve { data, listen, smtp_relay, admin_email, organisation, aws_endpoint } => {
+        Command::Serve { data, listen, smtp, mail_domain, smtp_relay, admin_email, organisation, aws_endpoint } => {
             let mut options = ServeOptions::new(data, listen);
+            options.smtp = smtp;
+            options.mail_domain = mail_domain;
             options.storage = aws_endpoint.map_or(LocalStorage::Embedded, LocalStorage::AwsEndpoint);
             options.smtp_relay = smtp_relay;
             options.admin_email = admin_email;
@@ -404,6 +412,9 @@ async fn run(options: ServeOptions) -> anyhow::Result<()> {
     let running = serve::start(options).await?;
     println!("printcloud is serving");
     println!("  API:  {}", running.url);
+    if let Some(smtp) = running.smtp_addr {
+        println!("  SMTP: {smtp} (email-to-print)");
+    }
     println!("  data: {}", data.display());
     if let Some(admin) = &running.first_admin {
         println!("First start: created organisation \"{}\" and its administrator.", admin.organisation);
@@ -461,5 +472,14 @@ mod tests {
         assert!(parse("printcloud device --serial SN1 jobs").is_err(), "a badge or a PIN is needed");
         assert!(parse("printcloud device --serial SN1 jobs --badge B --pin 1").is_err(), "not both");
         assert!(parse("printcloud device --serial SN1 release --badge B --job J --all").is_err());
+    }
+
+    #[test]
+    fn serve_takes_an_smtp_address_for_email_to_print() {
+        let Command::Serve { smtp, .. } = parse("printcloud serve --smtp 127.0.0.1:2525").unwrap().command else {
+            panic!("not serve")
+        };
+        assert_eq!(smtp, Some("127.0.0.1:2525".parse().unwrap()));
+        assert!(parse("printcloud serve --smtp localhost").is_err(), "an address with a port is needed");
     }
 }

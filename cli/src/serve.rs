@@ -1,9 +1,10 @@
 //! `printcloud serve`: every function in one process on embedded storage (or on a local
 //! AWS-compatible endpoint). It mounts every
 //! function's router, serves presigned blob URLs, polls the queues into the queue
-//! handlers, fires the schedules, and stops cleanly when asked.
+//! handlers, fires the schedules, receives email-to-print mail over SMTP when asked to, and
+//! stops cleanly when asked.
 
-use crate::{functions, poller, schedule};
+use crate::{functions, poller, schedule, smtp};
 use anyhow::Context as _;
 use shared::bootstrap::{self, FirstAdmin};
 use shared::function::Function;
@@ -23,6 +24,12 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// Address to listen on (port 0 picks a free one).
     pub listen: SocketAddr,
+    /// Accept email-to-print mail over SMTP on this address (port 0 picks a free one); the
+    /// listener stores each message under `mail/` as SES does on AWS. `None`: no listener.
+    pub smtp: Option<SocketAddr>,
+    /// What one SMTP client may ask of the listener (message size, recipients, idleness,
+    /// connections).
+    pub smtp_limits: smtp::Limits,
     /// Relay outgoing mail to this SMTP URL instead of writing `<data>/outbox/`.
     pub smtp_relay: Option<String>,
     /// Sender address of outgoing mail.
@@ -57,6 +64,8 @@ impl ServeOptions {
         ServeOptions {
             data_dir,
             listen,
+            smtp: None,
+            smtp_limits: smtp::Limits::default(),
             smtp_relay: None,
             mail_from: "printcloud <no-reply@printcloud.local>".into(),
             mail_domain: "print.printcloud.local".into(),
@@ -78,6 +87,9 @@ pub struct Running {
     pub addr: SocketAddr,
     /// Its base URL.
     pub url: String,
+    /// The address the SMTP listener accepts mail on, when [`ServeOptions::smtp`] asked for
+    /// one (tests and the start-up banner need the port actually bound).
+    pub smtp_addr: Option<SocketAddr>,
     /// The context its handlers use (tests inspect storage through it).
     pub ctx: Ctx,
     /// The first administrator, when this start created them (shown once).
@@ -105,6 +117,8 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
         .with_context(|| format!("cannot listen on {}", options.listen))?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
+    let smtp_listener = bind_smtp(options.smtp).await?;
+    let smtp_addr = smtp_listener.as_ref().map(tokio::net::TcpListener::local_addr).transpose()?;
     let local = wiring::local(
         &LocalOptions {
             data_dir: options.data_dir.clone(),
@@ -144,13 +158,24 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
             tracing::error!(error = %err, "HTTP server failed");
         }
     });
+    if let Some(smtp_listener) = smtp_listener {
+        tasks.spawn(smtp::run(smtp_listener, ctx.clone(), options.smtp_limits.clone(), stopped.clone()));
+    }
     for function in &all {
         if let Some(trigger) = function.queue.clone() {
             tasks.spawn(poller::run(ctx.clone(), trigger, local.arrivals.clone(), stopped.clone()));
         }
         spawn_schedules(&mut tasks, function, &ctx, &stopped)?;
     }
-    Ok(Running { addr, url, ctx, first_admin, stop, tasks })
+    Ok(Running { addr, url, smtp_addr, ctx, first_admin, stop, tasks })
+}
+
+/// Binds the SMTP listener's address, when one is asked for.
+async fn bind_smtp(addr: Option<SocketAddr>) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    let Some(addr) = addr else { return Ok(None) };
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot accept SMTP mail on {addr}"))?;
+    Ok(Some(listener))
 }
 
 /// Creates the first organisation and administrator on an empty data directory.

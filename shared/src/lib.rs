@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod bootstrap;
 pub mod context;
+pub mod email;
 pub mod events;
 pub mod fleet;
 pub mod function;

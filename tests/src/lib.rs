@@ -2,6 +2,7 @@
 //! an unused port, and wait (boundedly) for asynchronous outcomes.
 
 pub mod faults;
+pub mod mail_env;
 pub mod measured;
 pub mod print_env;
 

@@ -3,6 +3,7 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use axum::Router;
+use shared::email::inbound;
 use shared::events::{s3_event_key, s3_records_in};
 use shared::function::each_record;
 use shared::{Ctx, Function, http};
@@ -28,23 +29,22 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     http::openapi::health_paths(NAME, false)
 }
 
-/// Handles a batch of stored-mail events. No organisation has e-mail submission enabled
-/// until its settings exist, so every mail is dropped (deleted and logged, never bounced:
-/// senders may be forged). A record that is not an S3 event, or whose deletion fails, is
-/// reported failed for retry and the dead-letter queue.
+/// Handles a batch of stored-mail events: each stored mail becomes jobs, a reply, or only a
+/// log line ([`shared::email::inbound`]), and is then deleted. A record that is not an S3
+/// event, or whose mail could not be handled (storage down), is reported failed for retry
+/// and, after the queue's receive limit, the dead-letter queue and its alarm.
 pub async fn handle(ctx: Ctx, event: SqsEvent) -> SqsBatchResponse {
     let ctx = &ctx;
     each_record(&event, MAIL_QUEUE, |message| async move {
         let records = s3_records_in(message).map_err(|err| format!("not an S3 event: {err}"))?;
-        drop_mail(ctx, records.iter().filter_map(s3_event_key)).await
+        for key in records.iter().filter_map(s3_event_key) {
+            if !key.starts_with("mail/") {
+                tracing::warn!(%key, "an object outside mail/ was announced; ignored");
+                continue;
+            }
+            inbound::process(ctx, &key).await.map_err(|problem| format!("{key}: {}", problem.detail))?;
+        }
+        Ok(())
     })
     .await
-}
-
-async fn drop_mail(ctx: &Ctx, keys: impl Iterator<Item = String>) -> Result<(), String> {
-    for key in keys {
-        tracing::info!(%key, "no organisation accepts e-mail submission; dropping the mail");
-        ctx.blobs.delete(&key).await.map_err(|e| e.to_string())?;
-    }
-    Ok(())
 }

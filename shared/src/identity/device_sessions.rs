@@ -15,6 +15,7 @@
 use super::badges::{self, Badge};
 use super::model::User;
 use super::printer_login::{self, PrinterLoginConfig};
+use super::roles::Role;
 use super::signin::roles_of;
 use super::tokens::{Claims, NewToken, TokenKind};
 use super::{login_codes, pins, store, throttle};
@@ -280,7 +281,13 @@ async fn session(ctx: &Ctx, org_id: &str, user: &User, printer_id: &str) -> Resu
     let org = store::get_org(ctx, org_id).await?.filter(|org| !org.deleting).ok_or_else(|| {
         Problem::new(StatusCode::FORBIDDEN, "forbidden", "The organisation is not available for sign-in.")
     })?;
-    let roles = roles_of(ctx, &org, user).await?.into_iter().collect();
+    let roles = if user.guest {
+        // A guest prints their own jobs and nothing else, whatever every user is given.
+        super::roles::effective_roles([&[Role::PrintReleaseManagementUser][..]], &org.entitlements)
+    } else {
+        roles_of(ctx, &org, user).await?
+    };
+    let roles = roles.into_iter().collect();
     let token = NewToken {
         sub: user.id.clone(),
         org: org.id.clone(),

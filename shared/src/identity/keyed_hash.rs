@@ -22,6 +22,11 @@ pub enum Purpose {
     /// An enrollment or activation code (the "organisation" part is empty: codes are looked
     /// up before the organisation is known).
     EnrollmentCode,
+    /// A guest sender's lower-cased e-mail address (D-GUEST-HASH).
+    GuestSender,
+    /// The seed of a guest's PIN: a counter and the sender's address, so the same PIN can
+    /// be mailed again while it is valid (R-GUEST-7) without storing it.
+    GuestPin,
 }
 
 impl Purpose {
@@ -32,6 +37,8 @@ impl Purpose {
             Purpose::LoginCode => b"login-code",
             Purpose::DeviceSecret => b"device-secret",
             Purpose::EnrollmentCode => b"enrollment-code",
+            Purpose::GuestSender => b"guest-sender",
+            Purpose::GuestPin => b"guest-pin",
         }
     }
 }

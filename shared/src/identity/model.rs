@@ -84,6 +84,11 @@ pub struct User {
     /// Roles assigned to the user directly.
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// A guest sender of email-to-print (R-GUEST-12): no e-mail address and no password;
+    /// signs in at printers with the PIN mailed to them, and prints only their own jobs.
+    /// Guests are not listed among the organisation's users.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guest: bool,
     /// Optimistic-concurrency version.
     #[serde(default)]
     pub version: i64,

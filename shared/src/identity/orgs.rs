@@ -198,7 +198,7 @@ fn outside_claims(item: &crate::ports::Item) -> Vec<Key> {
     let text = |name: &str| item.get(name).and_then(Value::as_str).map(str::to_string);
     let mut keys = Vec::new();
     if sk.starts_with("USER#")
-        && let Some(email) = text("email")
+        && let Some(email) = text("email").filter(|email| !email.is_empty())
     {
         keys.push(Key::new(format!("UNIQUE#EMAIL#{email}"), "UNIQUE"));
     }
@@ -206,6 +206,11 @@ fn outside_claims(item: &crate::ports::Item) -> Vec<Key> {
         && let Some(client) = text("clientId")
     {
         keys.push(Key::new(format!("CLIENT#{client}"), "CLIENT"));
+    }
+    if sk == "SETTINGS#PRINT"
+        && let Some(local_part) = text("emailLocalPart")
+    {
+        keys.push(crate::print::settings::mailbox_claim(&local_part));
     }
     keys
 }

@@ -194,10 +194,35 @@ async fn store_pin(
     pin: &str,
     generated: bool,
 ) -> Result<PinRecord, Problem> {
+    store_pin_for(ctx, org_id, config, user_id, (pin, generated), config.pin_lifetime()).await
+}
+
+/// Stores a guest's generated PIN (W6), valid for `lifetime` (R-GUEST-9: the configured
+/// expiry, at most 14 days); 409 `pin_taken` when another user holds it.
+pub async fn store_guest_pin(
+    ctx: &Ctx,
+    org_id: &str,
+    config: &PrinterLoginConfig,
+    user_id: &str,
+    pin: &str,
+    lifetime: chrono::Duration,
+) -> Result<PinRecord, Problem> {
+    store_pin_for(ctx, org_id, config, user_id, (pin, true), Some(lifetime)).await
+}
+
+/// [`store_pin`] with the PIN's lifetime given (`None`: it never expires).
+async fn store_pin_for(
+    ctx: &Ctx,
+    org_id: &str,
+    config: &PrinterLoginConfig,
+    user_id: &str,
+    (pin, generated): (&str, bool),
+    lifetime: Option<chrono::Duration>,
+) -> Result<PinRecord, Problem> {
     let hash = hash(ctx, org_id, pin);
     for _ in 0..ATTEMPTS {
         let now = ctx.clock.now();
-        let expires_at = config.pin_lifetime().map(|lifetime| now + lifetime);
+        let expires_at = lifetime.map(|lifetime| now + lifetime);
         let current = get_record(ctx, org_id, user_id).await?;
         let lookup = get_lookup(ctx, org_id, &hash).await?;
         let mut users = live_users(lookup.as_ref(), now.timestamp());

@@ -716,6 +716,7 @@ impl Chunk<'_> {
                     custom_attributes: new.custom_attributes.clone(),
                     groups: Vec::new(),
                     roles: Vec::new(),
+                    guest: false,
                     version: 1,
                     created_at: self.ctx.clock.now(),
                 };

@@ -143,6 +143,7 @@ pub async fn create(ctx: &Ctx, org_id: &str, new: NewUser) -> Result<User, Probl
         custom_attributes: new.custom_attributes,
         groups: Vec::new(),
         roles: Vec::new(),
+        guest: false,
         version: 1,
         created_at: ctx.clock.now(),
     };
@@ -214,7 +215,8 @@ pub async fn delete(ctx: &Ctx, org_id: &str, user_id: &str) -> Result<(), Proble
     Ok(())
 }
 
-/// One page of the organisation's users, in creation order.
+/// One page of the organisation's users, in creation order. Guests of email-to-print are
+/// left out, so a page may hold fewer than `limit` users while a cursor follows.
 pub async fn list(
     ctx: &Ctx,
     org_id: &str,
@@ -223,7 +225,10 @@ pub async fn list(
 ) -> Result<(Vec<User>, Option<String>), Problem> {
     let query = Query::partition(store::org_partition(org_id)).begins_with("USER#").limit(limit).after(cursor);
     let Page { items, cursor } = ctx.table.query(&query).await?;
-    let users =
-        items.into_iter().map(|item| from_item::<UserRecord>(item).map(|r| r.user)).collect::<Result<_, _>>()?;
+    let users = items
+        .into_iter()
+        .map(|item| from_item::<UserRecord>(item).map(|r| r.user))
+        .filter(|user| !user.as_ref().is_ok_and(|user| user.guest))
+        .collect::<Result<_, _>>()?;
     Ok((users, cursor))
 }

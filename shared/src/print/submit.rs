@@ -121,11 +121,37 @@ pub async fn create(
     new: NewJob,
     inline: Option<Bytes>,
 ) -> Result<Submitted, Problem> {
+    let made = Made { job_id: ctx.ids.new_id(), expires_by: None };
+    create_as(ctx, org_id, owner_id, new, inline, made).await
+}
+
+/// How a feature that makes jobs itself wants one made.
+#[derive(Clone, Debug)]
+pub struct Made {
+    /// The job's id: derived from what the job comes from (a mail and its part), so that
+    /// making it again after a retry finds it instead of making a second one.
+    pub job_id: String,
+    /// The latest the job may expire, when earlier than the organisation's retention
+    /// (guest jobs: the guest's PIN expiry, R-GUEST-6).
+    pub expires_by: Option<DateTime<Utc>>,
+}
+
+/// [`create`] with the job's id and latest expiry given; 409 `job_exists` when a job with
+/// that id was already made.
+pub async fn create_as(
+    ctx: &Ctx,
+    org_id: &str,
+    owner_id: &str,
+    new: NewJob,
+    inline: Option<Bytes>,
+    made: Made,
+) -> Result<Submitted, Problem> {
     let now = ctx.clock.now();
     let settings = settings::get(ctx, org_id).await?;
     let defaults = print_defaults::get(ctx, org_id, owner_id).await?;
+    let retained = now + settings.job_retention.duration();
     let job = Job {
-        id: ctx.ids.new_id(),
+        id: made.job_id,
         org_id: org_id.to_string(),
         owner_id: owner_id.to_string(),
         name: new.name.trim().to_string(),
@@ -143,11 +169,16 @@ pub async fn create(
         lease: None,
         times_printed: 0,
         created_at: now,
-        expires_at: now + settings.job_retention.duration(),
+        expires_at: made.expires_by.map_or(retained, |by| by.min(retained)),
         version: 1,
     };
     super::retention::start_from(ctx, now).await?;
-    ctx.table.put(jobs::job_item(&job)?, Condition::Absent).await?;
+    ctx.table.put(jobs::job_item(&job)?, Condition::Absent).await.map_err(|err| match err {
+        crate::ports::StoreError::ConditionFailed => {
+            Problem::new(StatusCode::CONFLICT, "job_exists", "A job with this id was already made.")
+        }
+        other => other.into(),
+    })?;
     let key = jobs::document_key(org_id, &job.id);
     if let Some(bytes) = inline {
         ctx.blobs.put(&key, bytes, "application/octet-stream").await?;
