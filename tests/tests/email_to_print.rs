@@ -282,3 +282,75 @@ e2e::on_both_storages!(
     guests_count_against_their_cost_centre_quota,
     email_settings_are_validated,
 );
+
+/// Runs the inbound handler on `raw` stored under a fresh key, as the queue would (outside
+/// `mail/`, so the runner's own queue does not handle it as well).
+async fn process_raw(env: &Env, raw: Vec<u8>) -> Vec<shared::email::inbound::Outcome> {
+    let key = format!("direct/{}", env.running.ctx.ids.new_id());
+    env.running.ctx.blobs.put(&key, bytes::Bytes::from(raw), "message/rfc822").await.unwrap();
+    let outcomes = shared::email::inbound::process(&env.running.ctx, &key).await.expect("handled");
+    assert_eq!(env.running.ctx.blobs.head(&key).await.unwrap(), None, "the raw mail is deleted once handled");
+    outcomes
+}
+
+// Abuse limits: more than 20 attachments are refused with a reply; a sender's 61st mail in
+// an hour is dropped without one.
+#[tokio::test]
+async fn too_many_attachments_and_too_many_mails_are_refused() {
+    use shared::email::inbound::{MAX_ATTACHMENTS, Outcome, SENDER_MAILS_PER_HOUR};
+    let env = with_email(Storage::Embedded, json!({})).await;
+    let text = b"one line\n";
+    let names: Vec<String> = (0..=MAX_ATTACHMENTS).map(|n| format!("part{n}.txt")).collect();
+    let many: Vec<Attached> = names.iter().map(|name| Attached { name, mime: "text/plain", bytes: text }).collect();
+    let outcomes = process_raw(&env, raw_mail(USER_EMAIL, PRINT_ADDRESS, "Many", "x", &many)).await;
+    assert_eq!(outcomes, [Outcome::Refused("too many attachments")]);
+    assert!(take_mails_to(env._dir.path(), USER_EMAIL)[0].contains("more than 20 attachments"));
+
+    let one = [Attached { name: "a.txt", mime: "text/plain", bytes: text }];
+    for n in 1..SENDER_MAILS_PER_HOUR {
+        let outcome = process_raw(&env, raw_mail(USER_EMAIL, PRINT_ADDRESS, &format!("m{n}"), "x", &one)).await;
+        assert!(matches!(outcome[..], [Outcome::Queued { .. }]), "mail {n}: {outcome:?}");
+    }
+    let over = process_raw(&env, raw_mail(USER_EMAIL, PRINT_ADDRESS, "over", "x", &one)).await;
+    assert_eq!(over, [Outcome::Dropped("over the hourly mail limit")]);
+}
+
+// Bad input: mutated and hostile mails addressed to a real print address go through the
+// whole handler (routing, guests, jobs, replies, storage) without a panic or an error, and
+// each raw mail is deleted. The parse alone is fuzzed with 100,000 inputs in
+// shared/tests/inbound_fuzz.rs.
+#[tokio::test]
+async fn hostile_mails_to_a_real_address_never_break_the_handler() {
+    let env = with_email(Storage::Embedded, json!({"emailBodyPrinting": true})).await;
+    pin_login(&env, 24).await;
+    env.print_settings(json!({"guestSubmission": true, "guestPageLimit": 2})).await;
+    let pdf_bytes = pdf(3);
+    let attachments = [
+        Attached { name: "../../x.pdf", mime: "application/pdf", bytes: &pdf_bytes },
+        Attached { name: "a.png", mime: "image/png", bytes: PNG },
+    ];
+    let seeds = [
+        raw_mail(USER_EMAIL, PRINT_ADDRESS, "User", "body", &attachments),
+        raw_mail(GUEST, PRINT_ADDRESS, "Guest", "body", &attachments),
+    ];
+    let mut state: u64 = 0x5eed;
+    let mut random = move |below: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % below as u64) as usize
+    };
+    for case in 0..300 {
+        let mut raw = seeds[case % 2].clone();
+        for _ in 0..1 + random(6) {
+            let at = random(raw.len());
+            match random(4) {
+                0 => raw[at] ^= 1 << random(8),
+                1 => raw.truncate(at.max(200)),
+                2 => raw.splice(at..at, b"\r\n--=_printcloud_test_boundary\r\n".iter().copied()).for_each(drop),
+                _ => raw.splice(at..at, b"Content-Type: message/rfc822\r\n\r\n".iter().copied()).for_each(drop),
+            }
+        }
+        process_raw(&env, raw).await;
+    }
+}
