@@ -23,7 +23,7 @@ pub fn colour_pdf(pages: usize) -> Vec<u8> {
 }
 
 /// A PDF of `pages` pages whose pages share the content stream `content`, if any.
-fn pdf_drawing(pages: usize, content: Option<&str>) -> Vec<u8> {
+pub fn pdf_drawing(pages: usize, content: Option<&str>) -> Vec<u8> {
     let contents_id = pages + 3;
     let mut objects = vec![
         "<< /Type /Catalog /Pages 2 0 R >>".to_string(),

@@ -42,6 +42,13 @@ pub async fn record_telemetry(ctx: &Ctx, device: &Device, body: &[u8]) -> Result
                         tracing::warn!(agent = agent_id, error = %err, "could not record the agent's communication");
                     }
                 }
+                if report.supplies.is_some() {
+                    // Supplies policies are checked as the levels arrive; a failure here is
+                    // logged and left to the daily sweep, never refused to the printer.
+                    if let Err(problem) = crate::notifications::run::on_telemetry(ctx, &record.printer).await {
+                        tracing::error!(printer = %printer_id, error = %problem.detail, "supplies notification failed");
+                    }
+                }
                 return Ok(());
             }
             Err(StoreError::ConditionFailed) => continue,

@@ -16,6 +16,7 @@
 
 use e2e::mail_env::{Attached, raw_mail};
 use e2e::measured::Measured;
+use e2e::print_env::pdf_drawing;
 use e2e::{ADMIN_EMAIL, ADMIN_PASSWORD, access_token, options, start_with};
 use lettre::address::Envelope;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -34,36 +35,9 @@ const LOCAL_PART: &str = "load";
 /// Size of the attached PDF.
 const PDF_BYTES: usize = 1024 * 1024;
 
-/// A valid PDF of `pages` pages, padded to about `size` bytes with a content stream.
+/// A valid PDF of `pages` pages, padded to about `size` bytes by the content stream they share.
 fn padded_pdf(pages: usize, size: usize) -> Vec<u8> {
-    let filler: String = "0 0 m 1 1 l S\n".repeat(size / 14);
-    let contents = pages + 3;
-    let mut objects = vec![
-        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-        format!(
-            "<< /Type /Pages /Count {pages} /Kids [{}] >>",
-            (0..pages).map(|p| format!("{} 0 R", p + 3)).collect::<Vec<_>>().join(" ")
-        ),
-    ];
-    for _ in 0..pages {
-        objects.push(format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {contents} 0 R >>"));
-    }
-    objects.push(format!("<< /Length {} >>\nstream\n{filler}\nendstream", filler.len()));
-    let mut out = b"%PDF-1.4\n".to_vec();
-    let mut offsets = Vec::new();
-    for (n, object) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", n + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for offset in offsets {
-        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
-    out
+    pdf_drawing(pages, Some(&"0 0 m 1 1 l S\n".repeat(size / 14)))
 }
 
 /// Sends `path` of the organisation as the administrator; fails on anything but success.
