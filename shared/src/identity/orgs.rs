@@ -207,6 +207,11 @@ fn outside_claims(item: &crate::ports::Item) -> Vec<Key> {
     {
         keys.push(Key::new(format!("CLIENT#{client}"), "CLIENT"));
     }
+    if sk.starts_with("NPOLICY#")
+        && let Some(org_id) = text("orgId")
+    {
+        keys.push(Key::new(crate::notifications::policies::ORGS_WITH_POLICIES, org_id));
+    }
     if sk == "SETTINGS#PRINT"
         && let Some(local_part) = text("emailLocalPart")
     {

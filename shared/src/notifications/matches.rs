@@ -5,10 +5,11 @@
 //! is a conditional put (absent → present), so two evaluations at once (the sweep and a
 //! telemetry report) agree on which of them saw the printer newly match.
 
+use super::evaluation::Finding;
 use crate::Ctx;
 use crate::http::Problem;
 use crate::identity::store;
-use crate::ports::{Condition, Key, Query, StoreError};
+use crate::ports::{Condition, Key, Query, StoreError, Write};
 use crate::records::to_item;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -57,10 +58,60 @@ pub async fn clear(ctx: &Ctx, org_id: &str, policy_id: &str, id: &str) -> Result
     Ok(())
 }
 
-/// Forgets everything the policy matched (it was deleted).
-pub async fn forget_policy(ctx: &Ctx, org_id: &str, policy_id: &str) -> Result<(), Problem> {
-    for id in matched(ctx, org_id, policy_id).await? {
-        clear(ctx, org_id, policy_id, &id).await?;
+/// Most writes of one batch (the table's transaction limit).
+const BATCH: usize = crate::ports::table::MAX_TRANSACT_WRITES;
+
+/// Marks the findings' ids as matched, a batch per transaction; answers the findings that
+/// newly match. A batch that meets an id marked meanwhile (a telemetry report's check) is
+/// marked one by one, so exactly one of the two evaluations mails about it.
+pub async fn mark_all(
+    ctx: &Ctx,
+    org_id: &str,
+    policy_id: &str,
+    findings: Vec<Finding>,
+) -> Result<Vec<Finding>, Problem> {
+    let mut newly = Vec::new();
+    let mut findings = findings.into_iter().peekable();
+    while findings.peek().is_some() {
+        let batch: Vec<Finding> = findings.by_ref().take(BATCH).collect();
+        let writes = batch
+            .iter()
+            .map(|f| {
+                Ok(Write::Put {
+                    item: to_item(&json!({"id": f.id}), &match_key(org_id, policy_id, &f.id), &[])?,
+                    condition: Condition::Absent,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        match ctx.table.transact(writes).await {
+            Ok(()) => newly.extend(batch),
+            Err(StoreError::TransactionCanceled { .. }) => {
+                for finding in batch {
+                    if mark(ctx, org_id, policy_id, &finding.id).await? {
+                        newly.push(finding);
+                    }
+                }
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Ok(newly)
+}
+
+/// Forgets that `ids` matched, a batch per transaction.
+pub async fn clear_all(ctx: &Ctx, org_id: &str, policy_id: &str, ids: &[&String]) -> Result<(), Problem> {
+    for batch in ids.chunks(BATCH) {
+        let writes = batch
+            .iter()
+            .map(|id| Write::Delete { key: match_key(org_id, policy_id, id), condition: Condition::Always })
+            .collect();
+        ctx.table.transact(writes).await?;
     }
     Ok(())
+}
+
+/// Forgets everything the policy matched (it was deleted).
+pub async fn forget_policy(ctx: &Ctx, org_id: &str, policy_id: &str) -> Result<(), Problem> {
+    let ids: Vec<String> = matched(ctx, org_id, policy_id).await?.into_iter().collect();
+    clear_all(ctx, org_id, policy_id, &ids.iter().collect::<Vec<_>>()).await
 }

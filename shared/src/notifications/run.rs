@@ -16,21 +16,55 @@ use std::collections::BTreeSet;
 /// Printers read per page while evaluating.
 const PAGE: u32 = 200;
 
-/// Evaluates `policy` over every printer (or agent) in its scope; mails those that newly
-/// match. Answers how many were mailed about.
-pub async fn evaluate(ctx: &Ctx, org_name: &str, policy: &NotificationPolicy) -> Result<usize, Problem> {
-    let findings = current_findings(ctx, policy).await?;
-    let before = matches::matched(ctx, &policy.org_id, &policy.id).await?;
-    let now_matching: BTreeSet<&str> = findings.iter().map(|f| f.id.as_str()).collect();
-    for gone in before.iter().filter(|id| !now_matching.contains(id.as_str())) {
-        matches::clear(ctx, &policy.org_id, &policy.id, gone).await?;
+/// The organisation's printers and agents, read once for all its policies.
+pub struct Fleet {
+    printers: Vec<Printer>,
+    agents: Vec<crate::fleet::agents::Agent>,
+}
+
+impl Fleet {
+    /// Reads what `policies` need: the printers when any watches printers, the agents when
+    /// any watches agents.
+    pub async fn read(ctx: &Ctx, org_id: &str, policies: &[NotificationPolicy]) -> Result<Fleet, Problem> {
+        let wants_agents = policies.iter().any(|p| matches!(p.rule, PolicyRule::FleetAgents { .. }));
+        let wants_printers = policies.iter().any(|p| !matches!(p.rule, PolicyRule::FleetAgents { .. }));
+        let agents = if wants_agents { agents::list(ctx, org_id).await? } else { Vec::new() };
+        let printers = if wants_printers { all_printers(ctx, org_id).await? } else { Vec::new() };
+        Ok(Fleet { printers, agents })
     }
-    let mut newly = Vec::new();
-    for finding in findings.into_iter().filter(|f| !before.contains(&f.id)) {
-        if matches::mark(ctx, &policy.org_id, &policy.id, &finding.id).await? {
-            newly.push(finding);
+}
+
+/// Every printer of the organisation.
+async fn all_printers(ctx: &Ctx, org_id: &str) -> Result<Vec<Printer>, Problem> {
+    let mut printers = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = printers::list(ctx, org_id, &PrinterFilter::default(), PAGE, cursor).await?;
+        printers.extend(page);
+        cursor = next;
+        if cursor.is_none() {
+            return Ok(printers);
         }
     }
+}
+
+/// Evaluates `policy` over `fleet` (its organisation's); mails the printers (or agents)
+/// that newly match. Answers how many were mailed about.
+pub async fn evaluate(ctx: &Ctx, org_name: &str, policy: &NotificationPolicy, fleet: &Fleet) -> Result<usize, Problem> {
+    let now = ctx.clock.now();
+    let findings: Vec<Finding> = if let PolicyRule::FleetAgents { .. } = policy.rule {
+        fleet.agents.iter().filter_map(|agent| agent_finding(&policy.rule, agent, now)).collect()
+    } else {
+        let scope = scope(ctx, policy).await?;
+        let in_it = fleet.printers.iter().filter(|p| in_scope(&scope, p));
+        in_it.filter_map(|printer| printer_finding(&policy.rule, printer, now)).collect()
+    };
+    let before = matches::matched(ctx, &policy.org_id, &policy.id).await?;
+    let now_matching: BTreeSet<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+    let gone: Vec<&String> = before.iter().filter(|id| !now_matching.contains(id.as_str())).collect();
+    matches::clear_all(ctx, &policy.org_id, &policy.id, &gone).await?;
+    let candidates: Vec<Finding> = findings.into_iter().filter(|f| !before.contains(&f.id)).collect();
+    let newly = matches::mark_all(ctx, &policy.org_id, &policy.id, candidates).await?;
     notify(ctx, org_name, policy, newly).await
 }
 
@@ -47,36 +81,13 @@ async fn notify(
     }
     let mail = mails::compose(&ctx.config.mail_from, org_name, policy, &findings)?;
     if let Err(err) = ctx.mailer.send(&mail).await {
-        for finding in &findings {
-            matches::clear(ctx, &policy.org_id, &policy.id, &finding.id).await?;
-        }
+        let ids: Vec<&String> = findings.iter().map(|f| &f.id).collect();
+        matches::clear_all(ctx, &policy.org_id, &policy.id, &ids).await?;
         return Err(Problem::internal(err));
     }
     history::record(ctx, policy, &findings).await?;
     tracing::info!(org = %policy.org_id, policy = %policy.id, items = findings.len(), "notification sent");
     Ok(findings.len())
-}
-
-/// The printers (or agents) of the policy's scope that match now.
-async fn current_findings(ctx: &Ctx, policy: &NotificationPolicy) -> Result<Vec<Finding>, Problem> {
-    let now = ctx.clock.now();
-    if let PolicyRule::FleetAgents { .. } = policy.rule {
-        let agents = agents::list(ctx, &policy.org_id).await?;
-        return Ok(agents.iter().filter_map(|agent| agent_finding(&policy.rule, agent, now)).collect());
-    }
-    let scope = scope(ctx, policy).await?;
-    let mut findings = Vec::new();
-    let mut cursor = None;
-    loop {
-        let (page, next) = printers::list(ctx, &policy.org_id, &PrinterFilter::default(), PAGE, cursor).await?;
-        for printer in page.iter().filter(|p| in_scope(&scope, p)) {
-            findings.extend(printer_finding(&policy.rule, printer, now));
-        }
-        cursor = next;
-        if cursor.is_none() {
-            return Ok(findings);
-        }
-    }
 }
 
 /// The printer ids of the policy's labels; `None` for all printers.

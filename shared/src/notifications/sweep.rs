@@ -90,9 +90,16 @@ async fn evaluate_org(ctx: &Ctx, org_id: &str, report: &mut SweepReport) {
         }
     };
     report.organisations += 1;
-    for policy in policies.iter().filter(|p| p.enabled) {
+    let enabled: Vec<_> = policies.into_iter().filter(|p| p.enabled).collect();
+    let fleet = match run::Fleet::read(ctx, org_id, &enabled).await {
+        Ok(fleet) => fleet,
+        Err(problem) => {
+            return tracing::error!(org = %org_id, error = %problem.detail, "notification sweep could not read the fleet");
+        }
+    };
+    for policy in &enabled {
         report.policies += 1;
-        match run::evaluate(ctx, &org_name, policy).await {
+        match run::evaluate(ctx, &org_name, policy, &fleet).await {
             Ok(notified) => report.notified += notified,
             Err(problem) => {
                 tracing::error!(org = %org_id, policy = %policy.id, error = %problem.detail, "a notification policy failed")
