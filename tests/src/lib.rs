@@ -40,7 +40,7 @@ impl Storage {
 }
 
 /// The moto server of `scripts/test`.
-fn moto_endpoint() -> String {
+pub fn moto_endpoint() -> String {
     std::env::var("PRINTCLOUD_MOTO_ENDPOINT").expect(
         "PRINTCLOUD_MOTO_ENDPOINT is not set: run the tests with scripts/test, which installs and starts moto server",
     )

@@ -172,3 +172,62 @@ async fn policies_are_validated_and_duplicates_must_differ() {
     let listed = json_of(env.http.get(&url).bearer_auth(&env.admin)).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 2);
 }
+
+/// An SES client of the tests' moto server, whose sender identity `from` is verified.
+async fn moto_ses(from: &str) -> aws_sdk_sesv2::Client {
+    let credentials = aws_sdk_sesv2::config::Credentials::new("test", "test", None, None, "e2e");
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(e2e::moto_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(credentials)
+        .load()
+        .await;
+    let ses = aws_sdk_sesv2::Client::new(&sdk);
+    ses.create_email_identity().email_identity(from).send().await.unwrap();
+    ses
+}
+
+/// The raw mails moto's SES has accepted whose text contains `marker`.
+async fn moto_sent_containing(marker: &str) -> Vec<String> {
+    let url = format!("{}/moto-api/data.json", e2e::moto_endpoint());
+    let state = reqwest::get(url).await.unwrap().text().await.unwrap();
+    let mut found = Vec::new();
+    let mut rest = state.as_str();
+    while let Some(start) = rest.find("\"raw_data\": \"") {
+        let tail = &rest[start + "\"raw_data\": ".len()..];
+        let value: String = serde_json::Deserializer::from_str(tail).into_iter::<String>().next().unwrap().unwrap();
+        if value.contains(marker) {
+            found.push(value);
+        }
+        rest = &tail[1..];
+    }
+    found
+}
+
+// WF-NP on the AWS adapters: the sweep over DynamoDB sends its mail through SES (moto).
+#[tokio::test]
+async fn the_sweep_on_the_aws_adapters_mails_through_ses() {
+    let mut env = Env::start(Storage::Aws).await;
+    let marker = format!("Silent {}", env.running.ctx.ids.new_id());
+    let policy = json!({"name": marker, "rule": {"category": "printerInformation", "condition": "lastDataRefresh",
+        "days": 2, "attachCsv": true}, "recipients": [FLEET]});
+    let response = env.http.post(env.org_url("/notification-policies")).bearer_auth(&env.admin).json(&policy);
+    assert_eq!(response.send().await.unwrap().status().as_u16(), 201);
+    env.clock.advance(chrono::Duration::days(3));
+    env.refresh_admin().await;
+    let ses = moto_ses("no-reply@printcloud.local").await;
+    let ctx = shared::Ctx {
+        mailer: std::sync::Arc::new(shared::adapters::aws::SesMailer::new(ses)),
+        ..env.running.ctx.clone()
+    };
+    let report = sweep::sweep(&ctx, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(report.notified, 1, "{report:?}");
+    let sent = moto_sent_containing(&marker).await;
+    assert_eq!(sent.len(), 1, "one mail through SES");
+    let parsed = mail_parser::MessageParser::default().parse(sent[0].as_bytes()).unwrap();
+    assert_eq!(parsed.to().unwrap().first().unwrap().address(), Some(FLEET));
+    assert!(parsed.subject().unwrap().contains(&marker));
+    assert!(parsed.body_text(0).unwrap().contains("PRN-0001"), "{}", parsed.body_text(0).unwrap());
+    assert_eq!(parsed.attachments().count(), 1, "the CSV the policy asks for");
+    assert_eq!(history(&env).await[0]["policyName"], json!(marker));
+}
