@@ -11,6 +11,7 @@ pub mod function;
 pub mod http;
 pub mod identity;
 pub mod lambda;
+pub mod mail;
 pub mod notifications;
 pub mod passwords;
 pub mod ports;

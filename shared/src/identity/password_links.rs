@@ -11,8 +11,9 @@ use super::model::User;
 use super::store;
 use crate::Ctx;
 use crate::http::Problem;
+use crate::mail::Letter;
 use crate::passwords;
-use crate::ports::{Condition, Key, Mail, StoreError, StoreResult, Update, Write};
+use crate::ports::{Condition, Key, StoreError, StoreResult, Update, Write};
 use crate::records::to_item;
 use axum::http::StatusCode;
 use base64::Engine;
@@ -62,19 +63,13 @@ pub fn link_url(ctx: &Ctx, token: &str) -> String {
 pub async fn mail_link(ctx: &Ctx, org_name: &str, user: &User, token: &str) -> StoreResult<()> {
     let name = if user.display_name.is_empty() { user.email.as_str() } else { user.display_name.as_str() };
     let hours = LINK_VALIDITY.num_hours();
-    let mail = Mail {
-        from: ctx.config.mail_from.clone(),
-        to: vec![user.email.clone()],
-        subject: format!("Set your printcloud password for {org_name}"),
-        text: format!(
-            "Hello {name},\n\nAn administrator of {org_name} created a printcloud account for you ({email}).\n\
-             Choose your password with this link; it works once, within {hours} hours:\n\n    {url}\n\n\
-             If you did not expect this message, you can ignore it.\n",
-            email = user.email,
-            url = link_url(ctx, token),
-        ),
-        ..Mail::default()
-    };
+    let mail = Letter::new(org_name, "set your printcloud password")
+        .text(format!("Hello {name},"))
+        .text(format!("An administrator of {org_name} created a printcloud account for you ({}).", user.email))
+        .text(format!("Choose your password with this link; it works once, within {hours} hours:"))
+        .code(link_url(ctx, token))
+        .text("If you did not expect this message, you can ignore it.")
+        .to_mail(&ctx.config.mail_from, vec![user.email.clone()]);
     ctx.mailer.send(&mail).await.map(|_| ())
 }
 

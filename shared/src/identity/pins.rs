@@ -23,7 +23,8 @@ use super::store;
 use super::throttle;
 use crate::Ctx;
 use crate::http::Problem;
-use crate::ports::{Condition, Key, Mail, StoreError, Write};
+use crate::mail::Letter;
+use crate::ports::{Condition, Key, StoreError, Write};
 use crate::records::to_item;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -353,16 +354,12 @@ async fn generate_and_mail(
 async fn mail_pin(ctx: &Ctx, org_id: &str, user: &User, pin: &str) -> Result<(), Problem> {
     let org_name = store::get_org(ctx, org_id).await?.map(|o| o.name).unwrap_or_default();
     let name = if user.display_name.is_empty() { user.email.as_str() } else { user.display_name.as_str() };
-    let mail = Mail {
-        from: ctx.config.mail_from.clone(),
-        to: vec![user.email.clone()],
-        subject: "Your printer PIN".into(),
-        text: format!(
-            "Hello {name},\n\nYour PIN for signing in at the printers of {org_name}:\n\n    {pin}\n\n\
-             Keep it to yourself. If you did not expect this message,\nask your administrator to reset your PIN.\n"
-        ),
-        ..Mail::default()
-    };
+    let mail = Letter::new(&org_name, "your printer PIN")
+        .text(format!("Hello {name},"))
+        .text(format!("Your PIN for signing in at the printers of {org_name}:"))
+        .code(pin)
+        .text("Keep it to yourself. If you did not expect this message, ask your administrator to reset your PIN.")
+        .to_mail(&ctx.config.mail_from, vec![user.email.clone()]);
     ctx.mailer.send(&mail).await.map_err(Problem::internal)?;
     Ok(())
 }

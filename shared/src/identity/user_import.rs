@@ -32,6 +32,7 @@ use super::model::{User, UserRecord};
 use super::{password_links, store, users};
 use crate::Ctx;
 use crate::http::Problem;
+use crate::mail::Letter;
 use crate::passwords;
 use crate::ports::queue::QUEUES;
 use crate::ports::{Attachment, Condition, Key, Mail, Query, SortKey, StoreError, StoreResult, Update, Write};
@@ -494,33 +495,32 @@ fn log_mail(
 ) -> Mail {
     let (subject, how) = match status {
         ImportStatus::Failed => (
-            format!("User import into {org_name} stopped: {} done, {} failed", log.done, log.failed),
+            format!("user import stopped: {} done, {} failed", log.done, log.failed),
             "stopped after repeated errors; the lines not in the log were not imported",
         ),
-        _ => (format!("User import into {org_name}: {} done, {} failed", log.done, log.failed), "has finished"),
+        _ => (format!("user import: {} done, {} failed", log.done, log.failed), "has finished"),
     };
-    Mail {
-        from: ctx.config.mail_from.clone(),
-        to: vec![to.to_string()],
-        subject,
-        text: format!(
-            "The user import {id} into {org_name} that you started at {started} {how}.\n\n\
-             Lines in the file: {total}\nLines imported:    {done}\nLines refused:     {failed}\n\n\
-             The attached log lists every line: its number in the file (the header is line 1), the e-mail \
-             address, the outcome and, for refused lines, the reason.\n",
-            id = import.id,
-            started = import.created_at.format("%Y-%m-%d %H:%M UTC"),
-            total = import.total,
-            done = log.done,
-            failed = log.failed,
-        ),
-        attachments: vec![Attachment {
+    Letter::new(org_name, subject)
+        .text(format!(
+            "The user import {} into {org_name} that you started at {} {how}.",
+            import.id,
+            import.created_at.format("%Y-%m-%d %H:%M UTC")
+        ))
+        .list(vec![
+            format!("Lines in the file: {}", import.total),
+            format!("Lines imported: {}", log.done),
+            format!("Lines refused: {}", log.failed),
+        ])
+        .text(
+            "The attached log lists every line: its number in the file (the header is line 1), the e-mail address, \
+             the outcome and, for refused lines, the reason.",
+        )
+        .attach(Attachment {
             filename: format!("user-import-{}.log.csv", import.id),
             content_type: "text/csv".into(),
             bytes,
-        }],
-        ..Mail::default()
-    }
+        })
+        .to_mail(&ctx.config.mail_from, vec![to.to_string()])
 }
 
 /// The line number of a parsed entry.

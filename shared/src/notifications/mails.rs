@@ -8,6 +8,7 @@ use super::evaluation::Finding;
 use super::policies::{NotificationPolicy, PolicyRule};
 use crate::http::Problem;
 use crate::http::csv_export;
+use crate::mail::Letter;
 use crate::ports::{Attachment, Mail};
 use serde_json::json;
 
@@ -45,10 +46,6 @@ pub fn csv(findings: &[Finding]) -> Result<Vec<u8>, Problem> {
     csv_export::document(&header, rows)
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 fn what(policy: &NotificationPolicy) -> &'static str {
     match policy.rule {
         PolicyRule::Supplies { .. } => "printers with supplies at or below the threshold",
@@ -57,57 +54,42 @@ fn what(policy: &NotificationPolicy) -> &'static str {
     }
 }
 
+/// One line about a finding: name, model and where it is, and why it matched.
+fn line(finding: &Finding) -> String {
+    let place = [finding.address.as_str(), finding.asset_tag.as_str(), finding.location.as_str()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let place = if place.is_empty() { String::new() } else { format!(", {place}") };
+    format!("{} ({}{place}): {}", finding.name, finding.model, finding.reason)
+}
+
 /// The mail `policy` sends for `findings` (newly matching), from `from`.
 pub fn compose(from: &str, org_name: &str, policy: &NotificationPolicy, findings: &[Finding]) -> Result<Mail, Problem> {
     let listed = &findings[..findings.len().min(BODY_LIMIT)];
     let more = findings.len() - listed.len();
-    let line = |f: &Finding| {
-        let place = [f.address.as_str(), f.asset_tag.as_str(), f.location.as_str()]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!(
-            "{} ({}{}): {}",
-            f.name,
-            f.model,
-            if place.is_empty() { String::new() } else { format!(", {place}") },
-            f.reason
-        )
-    };
-    let mut text = format!(
-        "The notification policy \"{}\" of {org_name} found {} {}:\n\n",
-        policy.name,
-        findings.len(),
-        what(policy)
-    );
-    let mut html = format!(
-        "<p>The notification policy <b>{}</b> of {} found {} {}:</p><ul>",
-        escape(&policy.name),
-        escape(org_name),
-        findings.len(),
-        what(policy)
-    );
-    for finding in listed {
-        text.push_str(&format!("  - {}\n", line(finding)));
-        html.push_str(&format!("<li>{}</li>", escape(&line(finding))));
-    }
-    html.push_str("</ul>");
+    let matches = if findings.len() == 1 { "match" } else { "matches" };
+    let mut letter = Letter::new(org_name, format!("{} — {} {matches}", policy.name, findings.len()))
+        .text(format!(
+            "The notification policy \"{}\" of {org_name} found {} {}:",
+            policy.name,
+            findings.len(),
+            what(policy)
+        ))
+        .list(listed.iter().map(line).collect());
     if more > 0 {
-        text.push_str(&format!("\n… and {more} more: all {} are in the attached CSV.\n", findings.len()));
-        html.push_str(&format!("<p>… and {more} more: all {} are in the attached CSV.</p>", findings.len()));
+        letter = letter.text(format!("… and {more} more: all {} are in the attached CSV.", findings.len()));
     }
     if let Some(extra) = &policy.extra_text {
-        text.push_str(&format!("\n{extra}\n"));
-        html.push_str(&format!("<p>{}</p>", escape(extra)));
+        letter = letter.text(extra.clone());
     }
-    let mut attachments = Vec::new();
     let wants_csv = matches!(
         policy.rule,
         PolicyRule::PrinterInformation { attach_csv: true, .. } | PolicyRule::FleetAgents { attach_csv: true, .. }
     );
     if more > 0 || wants_csv {
-        attachments.push(Attachment {
+        letter = letter.attach(Attachment {
             filename: "notification.csv".into(),
             content_type: "text/csv".into(),
             bytes: csv(findings)?,
@@ -117,24 +99,11 @@ pub fn compose(from: &str, org_name: &str, policy: &NotificationPolicy, findings
         let data =
             json!({"policy": {"id": policy.id, "name": policy.name}, "organisation": org_name, "printers": findings});
         let bytes = serde_json::to_vec_pretty(&data).map_err(Problem::internal)?;
-        attachments.push(Attachment {
+        letter = letter.attach(Attachment {
             filename: "notification.json".into(),
             content_type: "application/json".into(),
             bytes,
         });
     }
-    Ok(Mail {
-        from: from.to_string(),
-        to: policy.recipients.clone(),
-        subject: format!(
-            "{org_name}: {} — {} {}",
-            policy.name,
-            findings.len(),
-            if findings.len() == 1 { "match" } else { "matches" }
-        ),
-        text,
-        html: Some(html),
-        attachments,
-        ..Mail::default()
-    })
+    Ok(letter.to_mail(from, policy.recipients.clone()))
 }

@@ -22,6 +22,7 @@ use crate::Ctx;
 use crate::http::Problem;
 use crate::identity::model::{Organisation, User};
 use crate::identity::store;
+use crate::mail::Letter;
 use crate::ports::{Condition, Index, Item, Key, Mail, Page, Query, SortKey, StoreError};
 use crate::print::settings;
 use crate::records::{from_item, to_item};
@@ -470,7 +471,7 @@ fn compose(
     let until = record.expires_at.map(|at| local_time(at, &org.time_zone));
     let (subject, paragraphs) = match notice {
         Notice::Added => (
-            format!("{org_name}: you are now a print delegate of {owner_name}"),
+            format!("you are now a print delegate of {owner_name}"),
             vec![
                 format!(
                     "{owner_full} made you a print delegate in {org_name}: you can see their print jobs and release \
@@ -483,14 +484,14 @@ fn compose(
             ],
         ),
         Notice::Removed => (
-            format!("{org_name}: you are no longer a print delegate of {owner_name}"),
+            format!("you are no longer a print delegate of {owner_name}"),
             vec![format!(
                 "{owner_full} removed you as their print delegate in {org_name}: you can no longer release their \
                  print jobs."
             )],
         ),
         Notice::Expired => (
-            format!("{org_name}: your print delegation from {owner_name} has expired"),
+            format!("your print delegation from {owner_name} has expired"),
             vec![format!(
                 "Your delegation from {owner_full} in {org_name} expired on {}: you can no longer release their \
                  print jobs.",
@@ -499,32 +500,8 @@ fn compose(
         ),
     };
     let greeting = format!("Hello {},", name_of(delegate));
-    let paragraphs: Vec<String> = std::iter::once(greeting).chain(paragraphs).collect();
-    let html_body: String = paragraphs.iter().map(|p| format!("<p>{}</p>\n", escape_html(p))).collect();
-    Mail {
-        from: from.to_string(),
-        to: vec![delegate.email.clone()],
-        subject,
-        text: format!("{}\n", paragraphs.join("\n\n")),
-        html: Some(format!("<!doctype html>\n<html><body>\n{html_body}</body></html>\n")),
-        ..Mail::default()
-    }
-}
-
-/// Escapes text for HTML content.
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
+    let letter = std::iter::once(greeting).chain(paragraphs).fold(Letter::new(org_name, subject), Letter::text);
+    letter.to_mail(from, vec![delegate.email.clone()])
 }
 
 #[cfg(test)]
