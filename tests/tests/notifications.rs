@@ -231,3 +231,68 @@ async fn the_sweep_on_the_aws_adapters_mails_through_ses() {
     assert_eq!(parsed.attachments().count(), 1, "the CSV the policy asks for");
     assert_eq!(history(&env).await[0]["policyName"], json!(marker));
 }
+
+// BR-NP-03 (fleet agents), BR-NP-07 (CSV on request): an agent silent past the threshold
+// is mailed about by the sweep, with the CSV the policy asks for.
+#[tokio::test]
+async fn a_silent_fleet_agent_is_mailed_about() {
+    let mut env = Env::start(Storage::Embedded).await;
+    let body = json!({"kind": "agentActivation", "agentType": "Fleet Agent", "maxActivations": 1});
+    let code = json_of(env.http.post(env.org_url("/enrollment-codes")).bearer_auth(&env.admin).json(&body)).await;
+    let agent =
+        json!({"agentType": "Fleet Agent", "name": "Fleet server 1", "version": "3.1.0", "hostname": "fa.example.org"});
+    let activated =
+        env.http.post(env.url("/v1/enroll")).json(&json!({"code": code["code"], "agent": agent})).send().await;
+    assert_eq!(activated.unwrap().status().as_u16(), 201);
+    let policy = json!({"name": "Quiet agents", "rule": {"category": "fleetAgents", "days": 2, "attachCsv": true},
+        "recipients": [FLEET]});
+    let response = env.http.post(env.org_url("/notification-policies")).bearer_auth(&env.admin).json(&policy);
+    assert_eq!(response.send().await.unwrap().status().as_u16(), 201);
+    sweep::sweep(&env.running.ctx, Duration::from_secs(60)).await.unwrap();
+    assert!(take_mails(&env, FLEET).is_empty(), "the agent just activated");
+
+    env.clock.advance(chrono::Duration::days(3));
+    env.refresh_admin().await;
+    sweep::sweep(&env.running.ctx, Duration::from_secs(60)).await.unwrap();
+    let mails = take_mails(&env, FLEET);
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].text.contains("Fleet server 1") && mails[0].text.contains("no communication since"));
+    assert_eq!(mails[0].attachments[0].0, "notification.csv");
+}
+
+// Issue [7 of 8] item 4: a pass cut off (here by a zero time budget, after one page of 25
+// organisations) resumes where it stopped on the next run, and a finished day is not
+// evaluated again.
+#[tokio::test]
+async fn a_sweep_cut_off_resumes_where_it_stopped() {
+    use shared::identity::model::Organisation;
+    use shared::identity::roles::Service;
+    use shared::notifications::policies;
+    let env = Env::start(Storage::Embedded).await;
+    let ctx = env.running.ctx.clone();
+    let input: policies::PolicyInput = serde_json::from_value(json!({"name": "Silent", "rule": {"category":
+        "printerInformation", "condition": "lastCommunicated", "days": 1}, "recipients": [FLEET]}))
+    .unwrap();
+    for n in 0..30 {
+        let org = Organisation {
+            id: format!("sweep-org-{n:02}"),
+            name: format!("Sweep Org {n:02}"),
+            parent_id: None,
+            entitlements: Service::ALL.into_iter().collect(),
+            time_zone: "UTC".into(),
+            roles: Vec::new(),
+            sub_org_creation_enabled: false,
+            mps_express: false,
+            deleting: false,
+            created_at: chrono::Utc::now(),
+        };
+        ctx.table.transact(shared::identity::store::create_org_writes(&org).unwrap()).await.unwrap();
+        policies::create(&ctx, &org.id, input.clone()).await.unwrap();
+    }
+    let first = sweep::sweep(&ctx, Duration::ZERO).await.unwrap();
+    assert_eq!((first.organisations, first.complete), (25, false), "{first:?}");
+    let second = sweep::sweep(&ctx, Duration::ZERO).await.unwrap();
+    assert_eq!((second.organisations, second.complete), (5, true), "{second:?}");
+    let third = sweep::sweep(&ctx, Duration::ZERO).await.unwrap();
+    assert_eq!((third.organisations, third.complete), (0, true), "the day is done: {third:?}");
+}
