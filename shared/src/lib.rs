@@ -18,6 +18,7 @@ pub mod ports;
 pub mod print;
 pub mod quota;
 pub mod records;
+pub mod solutions;
 pub mod telemetry;
 pub mod wiring;
 
