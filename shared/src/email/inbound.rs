@@ -93,6 +93,10 @@ async fn route(ctx: &Ctx, key: &str, raw: &[u8]) -> Result<Vec<Outcome>, Problem
         tracing::info!(%key, message_id = %mail.message_id, "no sender address; dropped");
         return Ok(vec![Outcome::Dropped("no sender")]);
     };
+    if is_our_own(ctx, &sender) {
+        tracing::info!(%key, message_id = %mail.message_id, "mail from this service's own address; dropped");
+        return Ok(vec![Outcome::Dropped("sent by this service")]);
+    }
     let organisations = organisations_addressed(ctx, &mail).await?;
     if organisations.is_empty() {
         tracing::info!(%key, message_id = %mail.message_id, "no organisation accepts mail at these addresses; dropped");
@@ -152,7 +156,7 @@ async fn deliver(ctx: &Ctx, delivery: &Delivery<'_>) -> Result<Outcome, Problem>
     }
     let org_name = store::get_org(ctx, &delivery.org_id).await?.map(|org| org.name).unwrap_or_default();
     let reply = |mail: crate::ports::Mail| async move {
-        if delivery.mail.automatic || is_our_own(ctx, delivery.sender) {
+        if delivery.mail.automatic {
             return Ok(());
         }
         ctx.mailer.send(&mail).await.map(|_| ()).map_err(Problem::internal)
@@ -190,11 +194,8 @@ async fn deliver(ctx: &Ctx, delivery: &Delivery<'_>) -> Result<Outcome, Problem>
         Some(admitted) => {
             let pin = (admitted.pin.as_str(), admitted.pin_expires_at, admitted.same_pin);
             let names: Vec<String> = jobs.iter().map(|(_, name)| name.clone()).collect();
-            // The PIN goes to the guest even if the mail looks automatic: it is their only way in.
             let mail = replies::guest_pin(from, delivery.sender, &org_name, pin, &names, &not_printed);
-            if !is_our_own(ctx, delivery.sender) {
-                ctx.mailer.send(&mail).await.map_err(Problem::internal)?;
-            }
+            ctx.mailer.send(&mail).await.map_err(Problem::internal)?;
         }
         None if !not_printed.is_empty() => {
             reply(replies::not_printed(from, delivery.sender, &org_name, &not_printed)).await?;
@@ -206,7 +207,14 @@ async fn deliver(ctx: &Ctx, delivery: &Delivery<'_>) -> Result<Outcome, Problem>
 
 /// Whether `sender` is this deployment's own sending address (never answered: no loops).
 fn is_our_own(ctx: &Ctx, sender: &str) -> bool {
-    ctx.config.mail_from.to_lowercase().contains(sender)
+    is_address_of(&ctx.config.mail_from, sender)
+}
+
+/// Whether `sender` is the address of `mailbox` (`Name <address>` or a bare address).
+fn is_address_of(mailbox: &str, sender: &str) -> bool {
+    let mailbox = mailbox.to_lowercase();
+    let address = mailbox.rsplit_once('<').map_or(mailbox.as_str(), |(_, rest)| rest.trim_end_matches('>')).trim();
+    address == sender
 }
 
 async fn classify(ctx: &Ctx, delivery: &Delivery<'_>) -> Result<Sender, Problem> {
@@ -218,7 +226,9 @@ async fn classify(ctx: &Ctx, delivery: &Delivery<'_>) -> Result<Sender, Problem>
     {
         return Ok(Sender::Registered(Box::new(record.user)));
     }
-    if delivery.settings.guest_submission && printer_login::get(ctx, &delivery.org_id).await?.pin_login() {
+    // Machine-sent mail (bounces, auto-replies) never makes a guest: nobody would read the PIN.
+    let may_be_guest = delivery.settings.guest_submission && !delivery.mail.automatic;
+    if may_be_guest && printer_login::get(ctx, &delivery.org_id).await?.pin_login() {
         return Ok(Sender::Guest);
     }
     Ok(Sender::NotAllowed)
@@ -364,6 +374,13 @@ mod tests {
         assert!(refusal(&three_pages, 1 << 20, Some(2)).unwrap().contains("3 pages"));
         assert_eq!(refusal(&three_pages, 1 << 20, Some(3)), None);
         assert_eq!(refusal(&three_pages, 1 << 20, None), None);
+    }
+
+    #[test]
+    fn mail_from_this_service_is_recognised_by_its_address_only() {
+        assert!(is_address_of("printcloud <No-Reply@printcloud.local>", "no-reply@printcloud.local"));
+        assert!(is_address_of("no-reply@printcloud.local", "no-reply@printcloud.local"));
+        assert!(!is_address_of("printcloud <no-reply@printcloud.local>", "o-reply@printcloud.local"));
     }
 
     #[test]
