@@ -589,23 +589,37 @@ mod tests {
             self.stored.lock().unwrap().insert(key.into(), (bytes, content_type.into()));
             Ok(())
         }
-        async fn get(&self, _key: &str) -> StoreResult<Option<(BlobMeta, Bytes)>> {
-            unimplemented!("the listener only puts")
+        async fn get(&self, key: &str) -> StoreResult<Option<(BlobMeta, Bytes)>> {
+            let stored = self.stored.lock().unwrap();
+            Ok(stored.get(key).map(|(bytes, kind)| (meta(key, bytes, kind), bytes.clone())))
         }
-        async fn head(&self, _key: &str) -> StoreResult<Option<BlobMeta>> {
-            unimplemented!("the listener only puts")
+        async fn head(&self, key: &str) -> StoreResult<Option<BlobMeta>> {
+            Ok(self.get(key).await?.map(|(meta, _)| meta))
         }
-        async fn delete(&self, _key: &str) -> StoreResult<()> {
-            unimplemented!("the listener only puts")
+        async fn delete(&self, key: &str) -> StoreResult<()> {
+            self.stored.lock().unwrap().remove(key);
+            Ok(())
         }
-        async fn list(&self, _prefix: &str) -> StoreResult<Vec<BlobMeta>> {
-            unimplemented!("the listener only puts")
+        async fn list(&self, prefix: &str) -> StoreResult<Vec<BlobMeta>> {
+            let stored = self.stored.lock().unwrap();
+            let under = stored.iter().filter(|(key, _)| key.starts_with(prefix));
+            Ok(under.map(|(key, (bytes, kind))| meta(key, bytes, kind)).collect())
         }
         async fn presign_get(&self, _key: &str, _expires_in: Duration) -> StoreResult<String> {
-            unimplemented!("the listener only puts")
+            Err(StoreError::Invalid("an in-memory store has no URLs".into()))
         }
         async fn presign_put(&self, _key: &str, _expires_in: Duration) -> StoreResult<String> {
-            unimplemented!("the listener only puts")
+            Err(StoreError::Invalid("an in-memory store has no URLs".into()))
+        }
+    }
+
+    /// What the in-memory store says about an object.
+    fn meta(key: &str, bytes: &Bytes, kind: &str) -> BlobMeta {
+        BlobMeta {
+            key: key.to_string(),
+            size: bytes.len() as u64,
+            content_type: Some(kind.to_string()),
+            last_modified: chrono::Utc::now(),
         }
     }
 

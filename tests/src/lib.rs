@@ -157,23 +157,29 @@ pub async fn access_token(url: &str, email: &str, password: &str) -> String {
 /// Another organisation, `org-b` ("Other Org", child organisations disabled), with its own
 /// Organization Administrator `user-b` (`admin@other.example`, [`ADMIN_PASSWORD`]) and the
 /// predefined groups, written directly to storage: the other tenant of isolation tests.
-pub async fn second_org(running: &printcloud::serve::Running) -> (String, String) {
-    use shared::identity::model::{Organisation, User, UserRecord};
-    use shared::identity::roles::{Role, Service};
-    use shared::identity::{groups, store};
-    let now = chrono::Utc::now();
-    let org = Organisation {
-        id: "org-b".into(),
-        name: "Other Org".into(),
+/// A top-level organisation `id` named `name`, entitled to every service, in UTC, made now
+/// (written straight to storage by tests and benchmarks that need many).
+pub fn organisation(id: &str, name: &str) -> shared::identity::model::Organisation {
+    shared::identity::model::Organisation {
+        id: id.into(),
+        name: name.into(),
         parent_id: None,
-        entitlements: Service::ALL.into_iter().collect(),
+        entitlements: shared::identity::roles::Service::ALL.into_iter().collect(),
         time_zone: "UTC".into(),
         roles: Vec::new(),
         sub_org_creation_enabled: false,
         mps_express: false,
         deleting: false,
-        created_at: now,
-    };
+        created_at: chrono::Utc::now(),
+    }
+}
+
+pub async fn second_org(running: &printcloud::serve::Running) -> (String, String) {
+    use shared::identity::model::{User, UserRecord};
+    use shared::identity::roles::Role;
+    use shared::identity::{groups, store};
+    let now = chrono::Utc::now();
+    let org = organisation("org-b", "Other Org");
     let admin = UserRecord {
         user: User {
             id: "user-b".into(),

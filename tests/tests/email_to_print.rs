@@ -130,6 +130,7 @@ async fn a_guest_gets_a_pin_releases_with_it_and_keeps_it(storage: Storage) {
     assert_eq!(first.len(), 1, "{first:?}");
     assert!(first[0].contains("ticket.pdf"), "{}", first[0]);
     let pin = pin_in(&first[0]);
+    assert_no_trace_of(&env, &guest).await;
 
     let session: Value = json_of(
         env.http.post(env.url("/v1/device/sessions")).bearer_auth(&env.device_token().await).json(&json!({"pin": pin})),
@@ -163,6 +164,59 @@ async fn a_guest_gets_a_pin_releases_with_it_and_keeps_it(storage: Storage) {
         users["items"].as_array().unwrap().iter().all(|user| user["guest"] != true && user["email"] != ""),
         "guests are not listed among users: {users}"
     );
+}
+
+/// D-GUEST-HASH, R-GUEST-11: nothing the organisation stores names `address`.
+async fn assert_no_trace_of(env: &Env, address: &str) {
+    use shared::ports::Query;
+    let mut cursor = None;
+    loop {
+        let query = Query::partition(format!("ORG#{}", env.org)).limit(500).after(cursor);
+        let page = env.running.ctx.table.query(&query).await.unwrap();
+        for item in &page.items {
+            let text = serde_json::to_string(item).unwrap().to_lowercase();
+            assert!(!text.contains(address), "the guest's address is stored: {text}");
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            return;
+        }
+    }
+}
+
+/// Signs in at the first printer with `pin`; answers the session's user id.
+async fn pin_user(env: &Env, pin: &str) -> String {
+    let request = env.http.post(env.url("/v1/device/sessions")).bearer_auth(env.device_token().await);
+    let session = json_of(request.json(&json!({"pin": pin}))).await;
+    session["user"]["id"].as_str().unwrap_or_else(|| panic!("a guest session: {session}")).to_string()
+}
+
+// R-GUEST-8, R-GUEST-7: after the PIN expired a new mail keeps the guest's queue with a new
+// PIN; once the guest was silent for more than 14 days a mail makes a new guest.
+#[tokio::test]
+async fn a_guest_is_kept_fourteen_days_after_their_last_mail() {
+    let mut env = with_email(Storage::Embedded, json!({})).await;
+    pin_login(&env, 7).await;
+    env.print_settings(json!({"guestSubmission": true})).await;
+    let guest = GUEST.to_lowercase();
+    let attachments = [Attached { name: "a.pdf", mime: "application/pdf", bytes: &pdf(1) }];
+    let mail = || raw_mail(GUEST, PRINT_ADDRESS, "Doc", "x", &attachments);
+    deliver(&env, Storage::Embedded, GUEST, PRINT_ADDRESS, mail()).await;
+    let first_pin = pin_in(&mails_to(&env, &guest).await[0]);
+    let first_user = pin_user(&env, &first_pin).await;
+
+    env.clock.advance(chrono::Duration::hours(8));
+    env.refresh_admin().await;
+    deliver(&env, Storage::Embedded, GUEST, PRINT_ADDRESS, mail()).await;
+    let renewed = mails_to(&env, &guest).await;
+    assert!(!renewed[0].contains("still the one"), "the first PIN expired: {}", renewed[0]);
+    assert_eq!(pin_user(&env, &pin_in(&renewed[0])).await, first_user, "the same guest queue");
+
+    env.clock.advance(chrono::Duration::days(15));
+    env.refresh_admin().await;
+    deliver(&env, Storage::Embedded, GUEST, PRINT_ADDRESS, mail()).await;
+    let later = mails_to(&env, &guest).await;
+    assert_ne!(pin_user(&env, &pin_in(&later[0])).await, first_user, "a new guest after 14 silent days");
 }
 
 // R-GUEST-3: an unsupported attachment gets one reply listing the supported formats.

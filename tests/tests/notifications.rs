@@ -265,8 +265,6 @@ async fn a_silent_fleet_agent_is_mailed_about() {
 // evaluated again.
 #[tokio::test]
 async fn a_sweep_cut_off_resumes_where_it_stopped() {
-    use shared::identity::model::Organisation;
-    use shared::identity::roles::Service;
     use shared::notifications::policies;
     let env = Env::start(Storage::Embedded).await;
     let ctx = env.running.ctx.clone();
@@ -274,18 +272,7 @@ async fn a_sweep_cut_off_resumes_where_it_stopped() {
         "printerInformation", "condition": "lastCommunicated", "days": 1}, "recipients": [FLEET]}))
     .unwrap();
     for n in 0..30 {
-        let org = Organisation {
-            id: format!("sweep-org-{n:02}"),
-            name: format!("Sweep Org {n:02}"),
-            parent_id: None,
-            entitlements: Service::ALL.into_iter().collect(),
-            time_zone: "UTC".into(),
-            roles: Vec::new(),
-            sub_org_creation_enabled: false,
-            mps_express: false,
-            deleting: false,
-            created_at: chrono::Utc::now(),
-        };
+        let org = e2e::organisation(&format!("sweep-org-{n:02}"), &format!("Sweep Org {n:02}"));
         ctx.table.transact(shared::identity::store::create_org_writes(&org).unwrap()).await.unwrap();
         policies::create(&ctx, &org.id, input.clone()).await.unwrap();
     }

@@ -264,6 +264,10 @@ fn not_found() -> Problem {
     Problem::not_found("No such notification policy.")
 }
 
+fn changed_meanwhile() -> Problem {
+    Problem::new(StatusCode::CONFLICT, "conflict", "The policy changed meanwhile; reload it and try again.")
+}
+
 fn name_taken() -> Problem {
     Problem::new(StatusCode::CONFLICT, "name_taken", "name: another notification policy has this name.")
 }
@@ -346,11 +350,7 @@ pub async fn replace(
     check_labels(ctx, org_id, &input).await?;
     let current = get(ctx, org_id, policy_id).await?;
     if input.version.is_some_and(|v| v != current.version) {
-        return Err(Problem::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "The policy changed meanwhile; reload it and try again.",
-        ));
+        return Err(changed_meanwhile());
     }
     let next = NotificationPolicy {
         name: input.name,
@@ -378,11 +378,7 @@ pub async fn replace(
     match ctx.table.transact(writes).await {
         Ok(()) => Ok(next),
         Err(StoreError::TransactionCanceled { failed }) if renamed && failed.contains(&1) => Err(name_taken()),
-        Err(StoreError::TransactionCanceled { .. }) => Err(Problem::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "The policy changed meanwhile; reload it and try again.",
-        )),
+        Err(StoreError::TransactionCanceled { .. }) => Err(changed_meanwhile()),
         Err(other) => Err(other.into()),
     }
 }

@@ -11,13 +11,12 @@
 //!
 //! Run: `cargo run --release -p e2e --bin bench-sweep [-- <orgs> <printers>]` (defaults 100, 500).
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::json;
 use shared::Ctx;
 use shared::fleet::printers::{AgentType, Printer, PrinterIdentity, PrinterRecord, record_item};
 use shared::fleet::telemetry::{LatestTelemetry, TelemetryReport};
 use shared::identity::model::Organisation;
-use shared::identity::roles::Service;
 use shared::identity::store;
 use shared::notifications::policies::{self, PolicyInput};
 use shared::notifications::sweep;
@@ -39,18 +38,7 @@ fn status_kb(field: &str) -> u64 {
 }
 
 fn organisation(n: usize) -> Organisation {
-    Organisation {
-        id: format!("bench-org-{n:04}"),
-        name: format!("Bench Org {n:04}"),
-        parent_id: None,
-        entitlements: Service::ALL.into_iter().collect(),
-        time_zone: "UTC".into(),
-        roles: Vec::new(),
-        sub_org_creation_enabled: false,
-        mps_express: false,
-        deleting: false,
-        created_at: Utc::now(),
-    }
+    e2e::organisation(&format!("bench-org-{n:04}"), &format!("Bench Org {n:04}"))
 }
 
 /// Printer `n` of `org`: supplies at levels that vary with `n`, last contact 0–4 days ago.
