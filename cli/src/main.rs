@@ -56,6 +56,8 @@ enum Command {
         /// the resources are created on start.
         #[arg(long, env = "PRINTCLOUD_AWS_ENDPOINT")]
         aws_endpoint: Option<String>,
+        #[command(flatten)]
+        engines: EngineArgs,
     },
     /// Print the OpenAPI 3.1 document of the whole API (as `api/openapi.json` holds it).
     Openapi,
@@ -222,11 +224,50 @@ enum KeysAction {
     },
 }
 
+/// The Solution Center's engines on one machine (with either storage).
+#[derive(Args)]
+struct EngineArgs {
+    /// The tesseract program used for OCR (default: `tesseract` on PATH).
+    #[arg(long, value_name = "PATH", env = "PRINTCLOUD_TESSERACT", default_value = "tesseract")]
+    tesseract: PathBuf,
+    /// Tesseract languages OCR reads when a step names none, joined with `+`.
+    #[arg(long, env = "PRINTCLOUD_OCR_LANGUAGES", default_value = "eng+nld")]
+    ocr_languages: String,
+    /// A LibreTranslate-compatible translation endpoint (e.g. http://127.0.0.1:5000);
+    /// without one, translate steps fail with translation_unavailable.
+    #[arg(long, value_name = "URL", env = "PRINTCLOUD_TRANSLATE_ENDPOINT")]
+    translate_endpoint: Option<String>,
+    /// The translation endpoint's API key.
+    #[arg(long, env = "PRINTCLOUD_TRANSLATE_API_KEY", hide_env_values = true)]
+    translate_api_key: Option<String>,
+}
+
+impl EngineArgs {
+    fn options(self) -> shared::wiring::EngineOptions {
+        shared::wiring::EngineOptions {
+            tesseract: self.tesseract,
+            ocr_languages: self.ocr_languages,
+            translate_endpoint: self.translate_endpoint,
+            translate_api_key: self.translate_api_key,
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     shared::telemetry::init_plain();
     match Cli::parse().command {
-        Command::Serve { data, listen, smtp, mail_domain, smtp_relay, admin_email, organisation, aws_endpoint } => {
+        Command::Serve {
+            data,
+            listen,
+            smtp,
+            mail_domain,
+            smtp_relay,
+            admin_email,
+            organisation,
+            aws_endpoint,
+            engines,
+        } => {
             let mut options = ServeOptions::new(data, listen);
             options.smtp = smtp;
             options.mail_domain = mail_domain;
@@ -235,6 +276,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             options.admin_email = admin_email;
             options.organisation = organisation;
             options.admin_password = std::env::var("PRINTCLOUD_ADMIN_PASSWORD").ok();
+            options.engines = engines.options();
             run(options).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -409,6 +451,7 @@ async fn device_release(
 
 async fn run(options: ServeOptions) -> anyhow::Result<()> {
     let data = options.data_dir.clone();
+    let translate = options.engines.translate_endpoint.clone();
     let running = serve::start(options).await?;
     println!("printcloud is serving");
     println!("  API:  {}", running.url);
@@ -416,6 +459,10 @@ async fn run(options: ServeOptions) -> anyhow::Result<()> {
         println!("  SMTP: {smtp} (email-to-print)");
     }
     println!("  data: {}", data.display());
+    match translate {
+        Some(endpoint) => println!("  translation: {endpoint}"),
+        None => println!("  translation: off (no --translate-endpoint)"),
+    }
     if let Some(admin) = &running.first_admin {
         println!("First start: created organisation \"{}\" and its administrator.", admin.organisation);
         println!("  e-mail:   {}", admin.email);
@@ -481,5 +528,19 @@ mod tests {
         };
         assert_eq!(smtp, Some("127.0.0.1:2525".parse().unwrap()));
         assert!(parse("printcloud serve --smtp localhost").is_err(), "an address with a port is needed");
+    }
+
+    // D-TRANSLATE-ENGINE: the endpoint and its key are flags of serve; OCR reads eng+nld by default.
+    #[test]
+    fn serve_takes_the_engines_of_one_machine() {
+        let line =
+            "printcloud serve --translate-endpoint http://127.0.0.1:5000 --translate-api-key k --ocr-languages deu";
+        let Command::Serve { engines, .. } = parse(line).unwrap().command else { panic!("not serve") };
+        let options = engines.options();
+        assert_eq!(options.translate_endpoint.as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!((options.translate_api_key.as_deref(), options.ocr_languages.as_str()), (Some("k"), "deu"));
+        assert!(!format!("{options:?}").contains("\"k\""), "the key is redacted");
+        let Command::Serve { engines, .. } = parse("printcloud serve").unwrap().command else { panic!("not serve") };
+        assert_eq!(engines.ocr_languages, "eng+nld");
     }
 }

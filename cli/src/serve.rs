@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use shared::bootstrap::{self, FirstAdmin};
 use shared::function::Function;
 use shared::ports::{Clock, Ids, SystemClock, UlidIds};
-use shared::wiring::{self, LocalOptions, LocalStorage};
+use shared::wiring::{self, EngineOptions, LocalOptions, LocalStorage};
 use shared::{Ctx, passwords};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +50,9 @@ pub struct ServeOptions {
     pub storage: LocalStorage,
     /// Largest print document accepted, in bytes.
     pub max_document_bytes: u64,
+    /// The Solution Center's engines (Tesseract, a translation endpoint), used with either
+    /// storage.
+    pub engines: EngineOptions,
     /// Wraps the ports before anything uses them; tests inject faults with it (writes that
     /// fail once, messages delivered twice). `None` in production.
     pub decorate: Option<Decorate>,
@@ -76,6 +79,7 @@ impl ServeOptions {
             ids: Arc::new(UlidIds),
             storage: LocalStorage::Embedded,
             max_document_bytes: shared::context::DEFAULT_MAX_DOCUMENT_BYTES,
+            engines: EngineOptions::default(),
             decorate: None,
         }
     }
@@ -119,7 +123,9 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
     let url = format!("http://{addr}");
     let smtp_listener = bind_smtp(options.smtp).await?;
     let smtp_addr = smtp_listener.as_ref().map(tokio::net::TcpListener::local_addr).transpose()?;
-    let local = wiring::local(
+    let engines = wiring::local_engines(&options.engines)
+        .map_err(|e| anyhow::anyhow!("cannot set up the Solution Center's engines: {e}"))?;
+    let local = wiring::local_with_engines(
         &LocalOptions {
             data_dir: options.data_dir.clone(),
             public_url: url.clone(),
@@ -129,6 +135,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Running> {
             storage: options.storage.clone(),
             max_document_bytes: options.max_document_bytes,
         },
+        engines,
         options.clock.clone(),
         options.ids.clone(),
     )

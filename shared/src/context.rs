@@ -1,7 +1,7 @@
 //! The context every handler receives: the ports and the deployment's configuration.
 
 use crate::identity::tokens::TokenIssuer;
-use crate::ports::{Blobs, Clock, Ids, Mailer, Queue, Table};
+use crate::ports::{Blobs, Clock, Ids, Mailer, Ocr, PiiDetector, Queue, Table, Translator};
 use std::sync::Arc;
 
 /// Deployment-wide settings that are not storage.
@@ -53,4 +53,13 @@ pub struct Ctx {
     pub config: Arc<Config>,
     /// Signs and verifies the deployment's tokens.
     pub tokens: Arc<TokenIssuer>,
+    /// Reads the text of scanned documents (the Solution Center's OCR step): Textract on
+    /// AWS, Tesseract on one machine.
+    pub ocr: Arc<dyn Ocr>,
+    /// Translates paragraphs (the translate step, the translation assistant): Amazon
+    /// Translate on AWS, a configured endpoint on one machine (D-TRANSLATE-ENGINE).
+    pub translator: Arc<dyn Translator>,
+    /// Finds personal data for redaction: patterns plus Comprehend on AWS, patterns alone
+    /// on one machine.
+    pub pii: Arc<dyn PiiDetector>,
 }

@@ -1,16 +1,25 @@
 //! Building a [`Ctx`] from its adapters: AWS ones from a Lambda's environment; for
 //! `printcloud serve`, embedded ones in a data directory or those of a local
-//! AWS-compatible endpoint.
+//! AWS-compatible endpoint, with the one-machine engines (Tesseract, a translation
+//! endpoint, pattern detectors) in both cases.
 
 use crate::adapters::aws::provision::{self, ResourceNames};
-use crate::adapters::aws::{DynamoTable, S3Blobs, SesMailer, SqsQueue, endpoint_overridden};
-use crate::adapters::embedded::{DirBlobs, OutboxMailer, SmtpRelayMailer, SqliteQueue, SqliteTable, blob_routes};
+use crate::adapters::aws::{
+    AwsTranslator, ComprehendPii, DynamoTable, S3Blobs, SesMailer, SqsQueue, TextractOcr, endpoint_overridden,
+};
+use crate::adapters::embedded::tesseract::DEFAULT_OCR_LANGUAGES;
+use crate::adapters::embedded::{
+    DirBlobs, NoTranslator, OutboxMailer, PatternPii, SmtpRelayMailer, SqliteQueue, SqliteTable, TesseractConfig,
+    TesseractOcr, TranslationEndpoint, blob_routes,
+};
 use crate::context::{Config, Ctx};
 use crate::identity::keys::SigningKeys;
 use crate::identity::tokens::TokenIssuer;
 use crate::ports::blobs::NOTIFICATIONS;
 use crate::ports::queue::QUEUES;
-use crate::ports::{Blobs, Clock, Ids, Mailer, Queue, StoreError, SystemClock, Table, UlidIds};
+use crate::ports::{
+    Blobs, Clock, Ids, Mailer, Ocr, PiiDetector, Queue, StoreError, SystemClock, Table, Translator, UlidIds,
+};
 use rand::RngCore;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -61,6 +70,9 @@ impl Ctx {
                     .unwrap_or(crate::context::DEFAULT_MAX_DOCUMENT_BYTES),
             }),
             tokens: Arc::new(tokens),
+            ocr: Arc::new(TextractOcr::new(aws_sdk_textract::Client::new(&sdk))),
+            translator: Arc::new(AwsTranslator::new(aws_sdk_translate::Client::new(&sdk))),
+            pii: Arc::new(ComprehendPii::new(aws_sdk_comprehend::Client::new(&sdk))),
         })
     }
 }
@@ -109,6 +121,67 @@ pub struct LocalOptions {
     pub max_document_bytes: u64,
 }
 
+/// How `printcloud serve` reaches the Solution Center's engines.
+#[derive(Clone)]
+pub struct EngineOptions {
+    /// The `tesseract` program (a bare name is looked up on `PATH`).
+    pub tesseract: PathBuf,
+    /// Tesseract languages used when a step names none, joined with `+` ("eng+nld").
+    pub ocr_languages: String,
+    /// A LibreTranslate-compatible translation endpoint; without one, translate steps
+    /// fail with `translation_unavailable` (D-TRANSLATE-ENGINE).
+    pub translate_endpoint: Option<String>,
+    /// The endpoint's API key; a secret, never logged.
+    pub translate_api_key: Option<String>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            tesseract: "tesseract".into(),
+            ocr_languages: DEFAULT_OCR_LANGUAGES.into(),
+            translate_endpoint: None,
+            translate_api_key: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("tesseract", &self.tesseract)
+            .field("ocr_languages", &self.ocr_languages)
+            .field("translate_endpoint", &self.translate_endpoint)
+            .field("translate_api_key", &self.translate_api_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// The Solution Center's engines of one machine.
+pub struct Engines {
+    /// Tesseract.
+    pub ocr: Arc<dyn Ocr>,
+    /// The configured translation endpoint, or none (D-TRANSLATE-ENGINE).
+    pub translator: Arc<dyn Translator>,
+    /// The pattern detectors.
+    pub pii: Arc<dyn PiiDetector>,
+}
+
+/// The one-machine engines `options` describe; a translation endpoint that is not an
+/// http(s) URL is refused here, at start, rather than at the first translation.
+pub fn local_engines(options: &EngineOptions) -> Result<Engines, WiringError> {
+    let ocr = TesseractOcr::new(TesseractConfig {
+        tesseract: options.tesseract.clone(),
+        default_languages: options.ocr_languages.clone(),
+        ..TesseractConfig::default()
+    });
+    let translator: Arc<dyn Translator> = match &options.translate_endpoint {
+        Some(endpoint) => Arc::new(TranslationEndpoint::new(endpoint, options.translate_api_key.clone())?),
+        None => Arc::new(NoTranslator),
+    };
+    Ok(Engines { ocr: Arc::new(ocr), translator, pii: Arc::new(PatternPii) })
+}
+
 /// The context of `printcloud serve` plus what the runner drives directly.
 pub struct Local {
     /// The context handlers receive.
@@ -120,8 +193,19 @@ pub struct Local {
 }
 
 /// Opens (creating on first use) the storage `options` chooses, declares every queue with
-/// its dead-letter queue, and wires the ObjectCreated notifications.
+/// its dead-letter queue, and wires the ObjectCreated notifications; the engines are the
+/// default ones (Tesseract on `PATH`, no translation endpoint, pattern detectors).
 pub async fn local(options: &LocalOptions, clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> Result<Local, WiringError> {
+    local_with_engines(options, local_engines(&EngineOptions::default())?, clock, ids).await
+}
+
+/// [`local`] with `engines` (see [`local_engines`]).
+pub async fn local_with_engines(
+    options: &LocalOptions,
+    engines: Engines,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn Ids>,
+) -> Result<Local, WiringError> {
     let data = &options.data_dir;
     std::fs::create_dir_all(data)?;
     let secret = deployment_secret(data)?;
@@ -149,6 +233,9 @@ pub async fn local(options: &LocalOptions, clock: Arc<dyn Clock>, ids: Arc<dyn I
             mail_domain: options.mail_domain.clone(),
             max_document_bytes: options.max_document_bytes,
         }),
+        ocr: engines.ocr,
+        translator: engines.translator,
+        pii: engines.pii,
     };
     Ok(Local { ctx, storage_routes: storage.routes, arrivals: storage.arrivals })
 }

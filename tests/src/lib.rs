@@ -5,6 +5,7 @@ pub mod faults;
 pub mod mail_env;
 pub mod measured;
 pub mod print_env;
+pub mod solution_env;
 
 use printcloud::serve::{self, Running, ServeOptions};
 use shared::wiring::LocalStorage;

@@ -75,7 +75,8 @@ pub struct NotificationRule {
 }
 
 /// The deployment's ObjectCreated notifications, as `infra/template.yaml` declares them.
-pub const NOTIFICATIONS: [NotificationRule; 2] = [
+pub const NOTIFICATIONS: [NotificationRule; 3] = [
     NotificationRule { prefix: "uploads/", queue: "ingest" },
     NotificationRule { prefix: "mail/", queue: "inbound-mail" },
+    NotificationRule { prefix: "solution-uploads/", queue: "workflow-steps" },
 ];

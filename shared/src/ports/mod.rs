@@ -3,17 +3,25 @@
 
 pub mod blobs;
 pub mod clock;
+pub mod engines;
 pub mod ids;
 pub mod mailer;
+pub mod ocr;
+pub mod pii;
 pub mod queue;
 pub mod table;
+pub mod translator;
 
 pub use blobs::{BlobMeta, Blobs};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use engines::EngineError;
 pub use ids::{Ids, SequentialIds, UlidIds};
 pub use mailer::{Attachment, Mail, Mailer};
+pub use ocr::{Ocr, Recognised, ScanFormat};
+pub use pii::PiiDetector;
 pub use queue::{OutgoingMessage, Queue, ReceivedMessage};
 pub use table::{Condition, Index, Item, JsonPage, Key, Page, Query, SortKey, Table, Update, Write};
+pub use translator::{Translation, Translator};
 
 /// Why a port operation failed. Adapters map their backend's errors onto these cases so
 /// domain code can react the same way on AWS and on one machine.

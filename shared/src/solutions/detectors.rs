@@ -3,7 +3,9 @@
 //! digits (Luhn for payment cards and Canadian SINs, ISO 7064 mod 97-10 for IBANs, the
 //! 3-7-1 weights of ABA routing numbers, the Dutch "elfproef" for BSNs, mod 97 for Belgian
 //! national numbers, the two CPF check digits). Names, organisations and addresses need
-//! language understanding and are left to Amazon Comprehend on AWS.
+//! language understanding: [`PiiType::LANGUAGE`] lists them, [`detect`] ignores them, and
+//! only a language model (Amazon Comprehend on AWS, see `crate::ports::PiiDetector`)
+//! finds them.
 //!
 //! Every detector uses the `regex` crate (linear time, no backtracking), so a hostile
 //! document cannot make redaction slow.
@@ -44,11 +46,17 @@ pub enum PiiType {
     CanadaSocialInsuranceNumber,
     /// Brazilian CPF number, check-digit-checked.
     BrazilCpf,
+    /// Name of a person (general "Algemeen"); only a language model finds it.
+    Person,
+    /// Name of an organisation (general "Algemeen"); only a language model finds it.
+    Organisation,
+    /// Postal address (general "Algemeen"); only a language model finds it.
+    Address,
 }
 
 impl PiiType {
-    /// Every type the detectors implement.
-    pub const ALL: [PiiType; 14] = [
+    /// The types found by pattern (every type the detectors here implement).
+    pub const PATTERNS: [PiiType; 14] = [
         PiiType::Email,
         PiiType::Url,
         PiiType::IpAddress,
@@ -64,6 +72,20 @@ impl PiiType {
         PiiType::CanadaSocialInsuranceNumber,
         PiiType::BrazilCpf,
     ];
+
+    /// The pattern types, as [`PiiType::PATTERNS`] (the name predates the types only a
+    /// language model finds; prefer `PATTERNS`, or `PiiDetector::supported` for what a
+    /// deployment finds).
+    pub const ALL: [PiiType; 14] = PiiType::PATTERNS;
+
+    /// The types only a language model finds (names, organisations, addresses); the
+    /// pattern detectors ignore them.
+    pub const LANGUAGE: [PiiType; 3] = [PiiType::Person, PiiType::Organisation, PiiType::Address];
+
+    /// Whether the pattern detectors find this type.
+    pub fn is_pattern(self) -> bool {
+        !PiiType::LANGUAGE.contains(&self)
+    }
 }
 
 /// Where an identifier was found: byte offsets in the text.
@@ -81,8 +103,9 @@ fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).expect("the detector patterns are valid")
 }
 
+/// An address; one space either side of the `@` is allowed, as OCR often puts one there.
 static EMAIL: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b"));
+    LazyLock::new(|| regex(r"(?i)\b[a-z0-9._%+-]+ ?@ ?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b"));
 static URL: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)\b(?:https?://|www\.)[^\s<>()]+[^\s<>().,;:!?]"));
 static IPV4: LazyLock<Regex> = LazyLock::new(|| regex(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"));
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
@@ -193,9 +216,12 @@ fn iban_length(text: &str) -> Option<usize> {
     }
 }
 
-/// The detector of one type: a pattern and the check its matches must pass.
-fn detector(kind: PiiType) -> (&'static Regex, fn(&str) -> bool) {
-    match kind {
+/// A pattern and the check its matches must pass.
+type Detector = (&'static Regex, fn(&str) -> bool);
+
+/// The detector of one type; `None` for the types only a language model finds.
+fn detector(kind: PiiType) -> Option<Detector> {
+    let detector: Detector = match kind {
         PiiType::Email => (&EMAIL, |_| true),
         PiiType::Url => (&URL, |_| true),
         PiiType::IpAddress => (&IPV4, ipv4_valid),
@@ -213,14 +239,17 @@ fn detector(kind: PiiType) -> (&'static Regex, fn(&str) -> bool) {
         PiiType::UsSocialSecurityNumber => (&SSN, ssn_valid),
         PiiType::CanadaSocialInsuranceNumber => (&SIN, |t| luhn(&digits(t))),
         PiiType::BrazilCpf => (&CPF, |t| cpf_valid(&digits(t))),
-    }
+        PiiType::Person | PiiType::Organisation | PiiType::Address => return None,
+    };
+    Some(detector)
 }
 
-/// Every identifier of the `kinds` in `text`, in order of position.
+/// Every identifier of the `kinds` in `text`, in order of position. Kinds only a language
+/// model finds ([`PiiType::LANGUAGE`]) are ignored.
 pub fn detect(text: &str, kinds: &[PiiType]) -> Vec<Found> {
     let mut found = Vec::new();
     for &kind in kinds {
-        let (pattern, valid) = detector(kind);
+        let Some((pattern, valid)) = detector(kind) else { continue };
         for m in pattern.find_iter(text) {
             if kind == PiiType::Iban {
                 found.extend(iban_length(m.as_str()).map(|len| Found { kind, start: m.start(), end: m.start() + len }));
@@ -241,7 +270,7 @@ mod tests {
     const TABLE: &[(PiiType, &[&str], &[&str])] = &[
         (
             PiiType::Email,
-            &["jan.jansen@example.nl", "a+b@mail.example.co.uk"],
+            &["jan.jansen@example.nl", "a+b@mail.example.co.uk", "info@ vandijk-advocaten.nl"],
             &["jan@", "@example.nl", "jan at example.nl"],
         ),
         (PiiType::Url, &["https://example.org/a?b=c", "www.printcloud.example"], &["example dot org"]),
@@ -298,6 +327,15 @@ mod tests {
                 assert!(found.is_empty(), "{kind:?} should not find {example:?}: {found:?}");
             }
         }
-        assert_eq!(TABLE.len(), PiiType::ALL.len(), "every implemented type has table rows");
+        assert_eq!(TABLE.len(), PiiType::PATTERNS.len(), "every pattern type has table rows");
+    }
+
+    #[test]
+    fn the_pattern_detectors_ignore_the_types_only_a_language_model_finds() {
+        let text = "Jan Jansen, Acme B.V., Dorpsstraat 1, 1234 AB Amsterdam, jan@example.nl";
+        let found = detect(text, &[PiiType::Person, PiiType::Organisation, PiiType::Address, PiiType::Email]);
+        assert_eq!(found.iter().map(|f| f.kind).collect::<Vec<_>>(), vec![PiiType::Email]);
+        assert!(PiiType::PATTERNS.iter().all(|kind| kind.is_pattern()));
+        assert!(PiiType::LANGUAGE.iter().all(|kind| !kind.is_pattern()));
     }
 }

@@ -102,30 +102,55 @@ impl Redactor {
         Ok(Redactor { pii, custom })
     }
 
-    /// `text` with every occurrence removed; answers it and the number removed.
-    pub fn redact(&self, text: &str) -> (String, usize) {
-        let mut spans: Vec<(usize, usize)> =
-            detectors::detect(text, &self.pii).into_iter().map(|found| (found.start, found.end)).collect();
+    /// The PII types chosen, without duplicates.
+    pub fn pii(&self) -> &[PiiType] {
+        &self.pii
+    }
+
+    /// Where the custom texts occur in `text` (byte ranges, in order of the texts).
+    pub fn custom_spans(&self, text: &str) -> Vec<(usize, usize)> {
+        let mut spans = Vec::new();
         for custom in &self.custom {
             spans.extend(custom.find_iter(text).filter(|m| !m.is_empty()).map(|m| (m.start(), m.end())));
         }
-        spans.sort();
-        let mut out = String::with_capacity(text.len());
-        let (mut at, mut count) = (0, 0);
-        for (start, end) in spans {
-            if end <= at {
-                continue;
-            }
-            if start >= at {
-                out.push_str(&text[at..start]);
-                out.push_str(MARK);
-                count += 1;
-            }
-            at = end;
-        }
-        out.push_str(&text[at..]);
-        (out, count)
+        spans
     }
+
+    /// `text` with every occurrence (pattern PII types and custom texts) removed; answers
+    /// it and the number removed.
+    pub fn redact(&self, text: &str) -> (String, usize) {
+        let mut spans: Vec<(usize, usize)> =
+            detectors::detect(text, &self.pii).into_iter().map(|found| (found.start, found.end)).collect();
+        spans.extend(self.custom_spans(text));
+        let spans = merge(spans);
+        (cut(text, &spans), spans.len())
+    }
+}
+
+/// `spans` sorted, overlapping and touching ones joined: what to cut, once each.
+pub fn merge(mut spans: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    spans.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for (start, end) in spans.into_iter().filter(|(start, end)| start < end) {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
+}
+
+/// `text` with each of the merged `spans` replaced by [`MARK`].
+pub fn cut(text: &str, spans: &[(usize, usize)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for &(start, end) in spans {
+        out.push_str(&text[at..start]);
+        out.push_str(MARK);
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 #[cfg(test)]
