@@ -10,7 +10,10 @@ use e2e::print_env::{PrintEnv, USER_PASSWORD};
 use e2e::solution_env::{KEPT, REDACTED, dutch_letter_png};
 use e2e::{Storage, access_token, eventually, expect_problem, on_both_storages};
 use serde_json::{Value, json};
+use shared::ports::{EngineError, Ocr, Recognised, ScanFormat};
 use shared::solutions::docx;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use mail_parser::MimeHeaders;
 use std::io::Read;
 use std::time::Duration;
@@ -21,7 +24,12 @@ const ARCHIVE: &str = "archief@example.org";
 /// A print environment whose administrator manages solutions and solution quotas and whose
 /// users may run solutions and print.
 async fn solution_env(storage: Storage) -> PrintEnv {
-    let mut env = PrintEnv::start(storage).await;
+    solution_env_with(storage, |_| {}).await
+}
+
+/// [`solution_env`] with the runner's options changed by `customise`.
+async fn solution_env_with(storage: Storage, customise: impl FnOnce(&mut printcloud::serve::ServeOptions)) -> PrintEnv {
+    let mut env = PrintEnv::start_customised(storage, chrono::Utc::now(), customise).await;
     let me = json_ok(&env, "GET", &env.url("/v1/me"), &env.admin.clone(), Value::Null).await;
     let admin_roles = json!({"roles": ["Organization Administrator", "Print Release Management Administrator",
         "Solution Center Administrator", "Solutions Quota Administrator"]});
@@ -405,4 +413,85 @@ async fn r_sce_11_uploaded_documents_start_their_run_and_are_capped() {
             assert_eq!(run["error"]["code"], "document_too_large");
         }
     }
+}
+
+/// OCR that fails with a passing error the first `failures` times, then reads as `inner`.
+struct FlakyOcr {
+    inner: Arc<dyn Ocr>,
+    failures: AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl Ocr for FlakyOcr {
+    async fn recognise(
+        &self,
+        document: &[u8],
+        format: ScanFormat,
+        languages: &[String],
+        searchable_pdf: bool,
+    ) -> Result<Recognised, EngineError> {
+        let failing = self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1));
+        if failing.is_ok() {
+            return Err(EngineError::transient("ocr_failed", "the engine is busy"));
+        }
+        self.inner.recognise(document, format, languages, searchable_pdf).await
+    }
+}
+
+/// Moves the runner's clock a second on every 100 ms, until aborted.
+fn tick(env: &PrintEnv) -> tokio::task::JoinHandle<()> {
+    let clock = env.clock.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            clock.advance(chrono::Duration::seconds(1));
+        }
+    })
+}
+
+/// Aborts the task when dropped, also when an assertion fails.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn flaky_env(failures: u32) -> PrintEnv {
+    let env = solution_env_with(Storage::Embedded, move |options| {
+        options.decorate = Some(Arc::new(move |ctx: shared::Ctx| shared::Ctx {
+            ocr: Arc::new(FlakyOcr { inner: ctx.ocr.clone(), failures: AtomicU32::new(failures) }),
+            ..ctx
+        }));
+    })
+    .await;
+    default_quota(&env, None, None, None).await;
+    env
+}
+
+/// W13 retries: a step failing for a passing reason is tried again and the run succeeds;
+/// one that keeps failing fails the run with its error after the third attempt, and the
+/// destination after it never ran (nothing half-delivered).
+#[tokio::test]
+async fn w13_a_failing_step_is_retried_then_fails_the_run() {
+    // Retries wait on the runner's clock: let it run a second ahead every 100 ms.
+    let env = flaky_env(1).await;
+    let ticking = AbortOnDrop(tick(&env));
+    let solution = create_solution(&env, letter_solution()).await;
+    let run = finished(&env, &start_run(&env, &solution, &dutch_letter_png(), json!([])).await).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    assert_eq!(run["steps"][0]["attempts"], 2);
+
+    drop(ticking);
+    let env = flaky_env(u32::MAX).await;
+    let _ticking = AbortOnDrop(tick(&env));
+    let solution = create_solution(&env, letter_solution()).await;
+    let run = finished(&env, &start_run(&env, &solution, &dutch_letter_png(), json!([])).await).await;
+    assert_eq!(run["status"], "failed");
+    assert_eq!(run["error"]["code"], "ocr_failed");
+    assert_eq!(run["steps"][0]["attempts"], 3);
+    assert_eq!(run["steps"][3]["status"], "pending");
+    assert!(mailed_docx(&env, ARCHIVE).is_empty());
+    assert_eq!(used(&env).await, (0, 0, 0), "a failed OCR debits nothing");
 }

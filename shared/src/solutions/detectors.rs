@@ -73,11 +73,6 @@ impl PiiType {
         PiiType::BrazilCpf,
     ];
 
-    /// The pattern types, as [`PiiType::PATTERNS`] (the name predates the types only a
-    /// language model finds; prefer `PATTERNS`, or `PiiDetector::supported` for what a
-    /// deployment finds).
-    pub const ALL: [PiiType; 14] = PiiType::PATTERNS;
-
     /// The types only a language model finds (names, organisations, addresses); the
     /// pattern detectors ignore them.
     pub const LANGUAGE: [PiiType; 3] = [PiiType::Person, PiiType::Organisation, PiiType::Address];

@@ -88,6 +88,7 @@ async fn claim(ctx: &Ctx, run: &mut Run, index: usize) -> Result<Claim, String> 
     step.status = StepStatus::Running;
     step.attempts += 1;
     step.lease_until = Some(now + chrono::Duration::from_std(LEASE).unwrap_or_default());
+    step.started_at = Some(now);
     let saved = runs::save(ctx, run).await.map_err(|e| e.to_string())?;
     Ok(if saved { Claim::Won } else { Claim::Lost })
 }

@@ -133,6 +133,9 @@ pub struct RunStep {
     /// The last error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
+    /// When its last attempt started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
     /// When it finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
@@ -272,6 +275,7 @@ pub fn plan(items: &[(usize, usize, StepItem)]) -> Vec<RunStep> {
         outputs: Vec::new(),
         delivered: Vec::new(),
         error: None,
+        started_at: None,
         finished_at: None,
     };
     let is_ocr = |entry: &&(usize, usize, StepItem)| matches!(entry.2, StepItem::Ocr { .. });
