@@ -1,7 +1,11 @@
 //! Documents the Solution Center tests and benchmark run on: a scanned-style image of a
 //! Dutch letter (rendered from a PDF with `pdftoppm`, as a scanner would deliver it: grey,
-//! 200 dpi, no text layer) and multi-page scans of it.
+//! 200 dpi, no text layer) and multi-page scans of it; and a runner whose administrator
+//! manages solutions and solution quotas.
 
+use crate::Storage;
+use crate::print_env::PrintEnv;
+use serde_json::{Value, json};
 use std::process::Command;
 
 /// The letter's lines, in reading order.
@@ -35,8 +39,13 @@ pub const LETTER: [&str; 22] = [
 pub const REDACTED: [&str; 6] = ["NL91", "0417 1643", "info@vandijk", "vandijk-advocaten.nl", "1234567", "DOS-2026"];
 
 /// What must survive redaction.
-pub const KEPT: [&str; 5] =
-    ["Geachte heer Jansen", "Hartelijk dank voor uw brief", "Betreft: uw aanvraag", "rekeningnummer", "Met vriendelijke groet"];
+pub const KEPT: [&str; 5] = [
+    "Geachte heer Jansen",
+    "Hartelijk dank voor uw brief",
+    "Betreft: uw aanvraag",
+    "rekeningnummer",
+    "Met vriendelijke groet",
+];
 
 /// A PDF with `pages` pages, each holding the letter as text in Helvetica 11 pt.
 pub fn letter_pdf(pages: usize) -> Vec<u8> {
@@ -102,7 +111,7 @@ pub fn dutch_letter_png() -> Vec<u8> {
     scan_png(&letter_pdf(1), 200)
 }
 
-/// A scanned-style PDF of `pages` pages of the letter: each page a grey JPEG at 200 dpi
+/// A scanned-style PDF of `pages` pages of the letter: each page a JPEG at 200 dpi
 /// (`pdftoppm -jpeg`), embedded as it is (DCTDecode), with no text layer — what a scanner
 /// sends.
 pub fn scanned_letter_pdf(pages: usize) -> Vec<u8> {
@@ -126,15 +135,16 @@ pub fn scanned_letter_pdf(pages: usize) -> Vec<u8> {
     image_pdf(&jpegs)
 }
 
-/// The pixel size of a JPEG, from its start-of-frame marker.
-fn jpeg_size(jpeg: &[u8]) -> (u32, u32) {
+/// The pixel size and colour space of a JPEG, from its start-of-frame marker.
+fn jpeg_frame(jpeg: &[u8]) -> (u32, u32, &'static str) {
     let mut at = 2;
     while at + 9 < jpeg.len() {
         let (marker, length) = (jpeg[at + 1], u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]) as usize);
         if (0xC0..=0xC3).contains(&marker) {
             let height = u16::from_be_bytes([jpeg[at + 5], jpeg[at + 6]]) as u32;
             let width = u16::from_be_bytes([jpeg[at + 7], jpeg[at + 8]]) as u32;
-            return (width, height);
+            let colours = if jpeg[at + 9] == 1 { "/DeviceGray" } else { "/DeviceRGB" };
+            return (width, height, colours);
         }
         at += 2 + length;
     }
@@ -164,9 +174,9 @@ fn image_pdf(jpegs: &[Vec<u8>]) -> Vec<u8> {
         );
         debug_assert_eq!(objects.len(), page);
         objects.push(format!("<< /Length {} >>\nstream\n{draw}\nendstream", draw.len()).into_bytes());
-        let (width, height) = jpeg_size(jpeg);
+        let (width, height, colours) = jpeg_frame(jpeg);
         let mut image_object = format!(
-            "<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace /DeviceGray \
+            "<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace {colours} \
              /BitsPerComponent 8 /Filter /DCTDecode /Length {} >>\nstream\n",
             jpeg.len()
         )
@@ -192,4 +202,48 @@ fn image_pdf(jpegs: &[Vec<u8>]) -> Vec<u8> {
         format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
     );
     out
+}
+
+/// A print environment whose administrator manages solutions and solution quotas and whose
+/// users may run solutions and print.
+pub async fn solution_env(storage: Storage) -> PrintEnv {
+    solution_env_with(storage, |_| {}).await
+}
+
+/// [`solution_env`] with the runner's options changed by `customise`.
+pub async fn solution_env_with(
+    storage: Storage,
+    customise: impl FnOnce(&mut printcloud::serve::ServeOptions),
+) -> PrintEnv {
+    let mut env = PrintEnv::start_customised(storage, chrono::Utc::now(), customise).await;
+    let me: Value = env.http.get(env.url("/v1/me")).bearer_auth(&env.admin).send().await.unwrap().json().await.unwrap();
+    let admin_roles = json!({"roles": ["Organization Administrator", "Print Release Management Administrator",
+        "Solution Center Administrator", "Solutions Quota Administrator"]});
+    env.send_ok("PUT", &format!("/roles/users/{}", me["user"]["id"].as_str().unwrap()), admin_roles).await;
+    env.send_ok("PUT", "/roles/org", json!({"roles": ["Print Release Management User", "Solution Center User"]})).await;
+    env.refresh_admin().await;
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scanned PDF really shows the letter: Tesseract reads it back from the page images.
+    #[test]
+    fn the_scanned_pdf_shows_the_letter() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdf = dir.path().join("scan.pdf");
+        std::fs::write(&pdf, scanned_letter_pdf(1)).unwrap();
+        let status = Command::new("pdftoppm")
+            .args(["-r", "200", "-png", "-singlefile"])
+            .arg(&pdf)
+            .arg(dir.path().join("page"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let out = Command::new("tesseract").arg(dir.path().join("page.png")).args(["-", "-l", "nld"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Geachte heer Jansen"), "{text}");
+    }
 }

@@ -91,6 +91,9 @@ async fn every_organisation_route_hides_other_organisations_and_refuses_plain_us
         ("key", "unknown"),
         ("delegateUserId", "unknown"),
         ("definitionId", "unknown"),
+        ("childOrgId", "unknown"),
+        ("solutionId", "unknown"),
+        ("runId", "unknown"),
     ];
     let before = partition(&running, &org_b).await;
     for (method, path) in organisation_operations(&document, &org_b, &ids) {

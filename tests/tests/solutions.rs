@@ -7,37 +7,19 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use e2e::print_env::{PrintEnv, USER_PASSWORD};
-use e2e::solution_env::{KEPT, REDACTED, dutch_letter_png};
+use e2e::solution_env::{KEPT, REDACTED, dutch_letter_png, solution_env, solution_env_with};
 use e2e::{Storage, access_token, eventually, expect_problem, on_both_storages};
+use mail_parser::MimeHeaders;
 use serde_json::{Value, json};
 use shared::ports::{EngineError, Ocr, Recognised, ScanFormat};
 use shared::solutions::docx;
+use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use mail_parser::MimeHeaders;
-use std::io::Read;
 use std::time::Duration;
 
 const FOOTER: &str = "Vertrouwelijk - verwerkt door printcloud";
 const ARCHIVE: &str = "archief@example.org";
-
-/// A print environment whose administrator manages solutions and solution quotas and whose
-/// users may run solutions and print.
-async fn solution_env(storage: Storage) -> PrintEnv {
-    solution_env_with(storage, |_| {}).await
-}
-
-/// [`solution_env`] with the runner's options changed by `customise`.
-async fn solution_env_with(storage: Storage, customise: impl FnOnce(&mut printcloud::serve::ServeOptions)) -> PrintEnv {
-    let mut env = PrintEnv::start_customised(storage, chrono::Utc::now(), customise).await;
-    let me = json_ok(&env, "GET", &env.url("/v1/me"), &env.admin.clone(), Value::Null).await;
-    let admin_roles = json!({"roles": ["Organization Administrator", "Print Release Management Administrator",
-        "Solution Center Administrator", "Solutions Quota Administrator"]});
-    env.send_ok("PUT", &format!("/roles/users/{}", me["user"]["id"].as_str().unwrap()), admin_roles).await;
-    env.send_ok("PUT", "/roles/org", json!({"roles": ["Print Release Management User", "Solution Center User"]})).await;
-    env.refresh_admin().await;
-    env
-}
 
 async fn json_ok(env: &PrintEnv, method: &str, url: &str, token: &str, body: Value) -> Value {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
@@ -157,7 +139,8 @@ async fn w13_scanned_letter_ocr_redact_footer_email(storage: Storage) {
     let run_id = start_run(&env, &solution, &dutch_letter_png(), json!([])).await;
     let run = finished(&env, &run_id).await;
     assert_eq!(run["status"], "succeeded", "{run:#}");
-    let kinds: Vec<&str> = run["steps"].as_array().unwrap().iter().map(|s| s["action"]["type"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        run["steps"].as_array().unwrap().iter().map(|s| s["action"]["type"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["ocr", "redact", "footer", "email"]);
     assert!(run["steps"].as_array().unwrap().iter().all(|s| s["status"] == "succeeded"));
 
@@ -238,13 +221,49 @@ async fn r_sc_4_5_6_19_solution_validation_over_http() {
         (with_steps(json!(vec![download.clone(); 11])), 422, "too_many_steps"),
         (with_steps(json!([])), 422, "steps_required"),
         (with_steps(json!([{"items": [{"type": "ocr", "format": "txt"}]}])), 422, "destination_required"),
-        (with_steps(json!([{"items": [{"type": "download"}, {"type": "footer", "text": "x"}]}])), 422, "must_end_with_destination"),
-        (with_steps(json!([{"items": [{"type": "footer", "locked": true}, {"type": "download"}]}])), 422, "value_required"),
-        (with_steps(json!([{"items": [{"type": "footer", "text": "x".repeat(513)}, {"type": "download"}]}])), 400, "invalid_field"),
-        (with_steps(json!([{"items": [{"type": "email", "recipients": (0..51).map(|n| format!("u{n}@x.nl")).collect::<Vec<_>>()}]}])), 400, "invalid_field"),
-        (with_steps(json!([{"items": [{"type": "redact", "custom": [{"text": "(", "mode": "advanced"}]}, {"type": "download"}]}])), 400, "invalid_field"),
-        (with_steps(json!([{"items": [{"type": "ocr", "format": "pdf"}, {"type": "footer", "text": "x"}, {"type": "download"}]}])), 422, "requires_docx"),
-        (with_steps(json!([{"items": [{"type": "translate", "targets": ["de", "fr", "en", "es", "it", "pt"]}, {"type": "download"}]}])), 400, "invalid_field"),
+        (
+            with_steps(json!([{"items": [{"type": "download"}, {"type": "footer", "text": "x"}]}])),
+            422,
+            "must_end_with_destination",
+        ),
+        (
+            with_steps(json!([{"items": [{"type": "footer", "locked": true}, {"type": "download"}]}])),
+            422,
+            "value_required",
+        ),
+        (
+            with_steps(json!([{"items": [{"type": "footer", "text": "x".repeat(513)}, {"type": "download"}]}])),
+            400,
+            "invalid_field",
+        ),
+        (
+            with_steps(
+                json!([{"items": [{"type": "email", "recipients": (0..51).map(|n| format!("u{n}@x.nl")).collect::<Vec<_>>()}]}]),
+            ),
+            400,
+            "invalid_field",
+        ),
+        (
+            with_steps(
+                json!([{"items": [{"type": "redact", "custom": [{"text": "(", "mode": "advanced"}]}, {"type": "download"}]}]),
+            ),
+            400,
+            "invalid_field",
+        ),
+        (
+            with_steps(
+                json!([{"items": [{"type": "ocr", "format": "pdf"}, {"type": "footer", "text": "x"}, {"type": "download"}]}]),
+            ),
+            422,
+            "requires_docx",
+        ),
+        (
+            with_steps(
+                json!([{"items": [{"type": "translate", "targets": ["de", "fr", "en", "es", "it", "pt"]}, {"type": "download"}]}]),
+            ),
+            400,
+            "invalid_field",
+        ),
     ];
     for (solution, status, code) in cases {
         assert_eq!(refused(&env, &admin, solution.clone()).await, (status, code.to_string()), "{solution}");
@@ -264,7 +283,8 @@ async fn r_sc_1_2_roles_and_visibility() {
     assert_eq!(refused(&env, &user, personal.clone()).await, (403, "forbidden".to_string()));
 
     let advanced_id = env.add_user("adv@example.org", "B0AD0001").await;
-    env.send_ok("PUT", &format!("/roles/users/{advanced_id}"), json!({"roles": ["Solution Center Advanced User"]})).await;
+    env.send_ok("PUT", &format!("/roles/users/{advanced_id}"), json!({"roles": ["Solution Center Advanced User"]}))
+        .await;
     let advanced = access_token(&env.running.url, "adv@example.org", USER_PASSWORD).await;
     let mine = json_ok(&env, "POST", &env.org_url("/solutions"), &advanced, personal.clone()).await;
     let mut organisational = personal.clone();
@@ -494,4 +514,60 @@ async fn w13_a_failing_step_is_retried_then_fails_the_run() {
     assert_eq!(run["steps"][3]["status"], "pending");
     assert!(mailed_docx(&env, ARCHIVE).is_empty());
     assert_eq!(used(&env).await, (0, 0, 0), "a failed OCR debits nothing");
+}
+
+/// A LibreTranslate-compatible endpoint for the tests: "translates" by upper-casing each
+/// text and prefixing the target language, and detects Dutch.
+async fn fake_translation_endpoint() -> String {
+    async fn translate(axum::Json(request): axum::Json<Value>) -> axum::Json<Value> {
+        let target = request["target"].as_str().unwrap_or_default().to_string();
+        let texts: Vec<Value> = request["q"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|text| json!(format!("{target}: {}", text.as_str().unwrap().to_uppercase())))
+            .collect();
+        let detected: Vec<Value> = texts.iter().map(|_| json!({"language": "nl", "confidence": 90})).collect();
+        axum::Json(json!({"translatedText": texts, "detectedLanguage": detected}))
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = axum::Router::new().route("/translate", axum::routing::post(translate));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}")
+}
+
+/// R-SC-10 with a translation endpoint (D-TRANSLATE-ENGINE): one document per target
+/// language, DOCX in and out, and the translation quota debited by the characters
+/// translated for every language (D-SOLUTION-UNIT).
+#[tokio::test]
+async fn r_sc_10_translation_makes_one_document_per_language() {
+    let endpoint = fake_translation_endpoint().await;
+    let env = solution_env_with(Storage::Embedded, |options| options.engines.translate_endpoint = Some(endpoint)).await;
+    default_quota(&env, None, None, Some(100_000)).await;
+    let solution = create_solution(
+        &env,
+        json!({"name": "Vertalen", "type": "organisational", "steps": [{"items": [
+            {"type": "translate", "targets": ["en", "de"], "locked": true}, {"type": "download"}
+        ]}]}),
+    )
+    .await;
+    let run_id = start_run(&env, &solution, &docx::from_text("Goedemorgen\nTot ziens"), json!([])).await;
+    let run = finished(&env, &run_id).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    assert_eq!(run["steps"][0]["characters"], 2 * ("Goedemorgen".len() + "Tot ziens".len()));
+    assert_eq!(used(&env).await.2, 40);
+    let mut texts = Vec::new();
+    for download in run["downloads"].as_array().unwrap() {
+        let bytes = env.http.get(download["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+        texts.push((download["name"].as_str().unwrap().to_string(), docx::body_text(&bytes).unwrap()));
+    }
+    texts.sort();
+    assert_eq!(
+        texts,
+        [
+            ("brief-de.docx".to_string(), "de: GOEDEMORGEN\nde: TOT ZIENS".to_string()),
+            ("brief-en.docx".to_string(), "en: GOEDEMORGEN\nen: TOT ZIENS".to_string())
+        ]
+    );
 }

@@ -122,16 +122,23 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let rules = "`steps_required`, `too_many_steps` (R-SC-5), `destination_required` (R-SC-4), \
                  `must_end_with_destination` (R-SC-6), `ocr_twice`, `requires_docx`, `value_required` (R-SC-19), \
                  `pii_type_unavailable`.";
-    let list = operation("list_solutions", "The solutions the caller sees: their personal ones, the organisation's and those shared with it (R-SC-2).")
-        .response("200", ResponseBuilder::new().description("`{items: [Solution]}`").build())
-        .build();
-    let create = operation("create_solution", "Create a solution (Advanced User: personal; Administrator: organisational; + Partner Administrator: shared).")
-        .request_body(Some(json_request("SolutionInput")))
-        .response("201", json_response("The solution.", "Solution"))
-        .response("400", problem_response(invalid))
-        .response("422", problem_response(rules))
-        .build();
-    let read = operation("get_solution", "One solution.").response("200", json_response("The solution.", "Solution")).build();
+    let list = operation(
+        "list_solutions",
+        "The solutions the caller sees: their personal ones, the organisation's and those shared with it (R-SC-2).",
+    )
+    .response("200", ResponseBuilder::new().description("`{items: [Solution]}`").build())
+    .build();
+    let create = operation(
+        "create_solution",
+        "Create a solution (Advanced User: personal; Administrator: organisational; + Partner Administrator: shared).",
+    )
+    .request_body(Some(json_request("SolutionInput")))
+    .response("201", json_response("The solution.", "Solution"))
+    .response("400", problem_response(invalid))
+    .response("422", problem_response(rules))
+    .build();
+    let read =
+        operation("get_solution", "One solution.").response("200", json_response("The solution.", "Solution")).build();
     let replace = operation("replace_solution", "Replace a solution (give `version` to detect conflicts).")
         .request_body(Some(json_request("SolutionInput")))
         .response("200", json_response("The solution.", "Solution"))

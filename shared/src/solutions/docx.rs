@@ -150,10 +150,10 @@ pub fn replace_paragraphs(docx: &[u8], texts: &[String]) -> Result<Vec<u8>> {
 /// The footer action (R-SC-13): the document with a footer holding `text` on every page.
 /// Adds a new footer part (`word/footerN.xml`, a fresh name), its relationship in
 /// `word/_rels/document.xml.rels`, its content-type override, and a
-/// `w:footerReference w:type="default"` in every `w:sectPr` of the body (replacing an
-/// existing default footer reference, creating a body-level `w:sectPr` if there is none).
-/// First-page and even-page footers are kept as they are. Each `'\n'` in `text` starts a
-/// new paragraph; the caller enforces the 512-character limit.
+/// `w:footerReference` of each type (default, first, even) in every `w:sectPr` of the body,
+/// replacing the footer references there (creating a body-level `w:sectPr` if there is
+/// none), so a title page or an even page shows it too. Each `'\n'` in `text` starts a new
+/// paragraph; the caller enforces the 512-character limit.
 pub fn with_footer(docx: &[u8], text: &str) -> Result<Vec<u8>> {
     let mut pkg = Package::open(docx)?;
     let document = pkg.read_required(DOCUMENT)?;
@@ -1448,25 +1448,25 @@ impl<'a> FooterPass<'a, '_> {
         }
     }
 
-    /// Whether this is a default footer reference of a section, to be replaced.
-    fn replaces(&self, e: &BytesStart<'_>) -> bool {
-        if self.stack.last() != Some(&SectKind::SectPr) {
-            return false;
-        }
-        let kind =
-            e.attributes().flatten().find(|a| a.key.local_name().as_ref() == "type").map(|a| a.value.into_owned());
-        kind.as_deref().is_none_or(|k| k == "default")
+    /// Whether this is a footer reference of a section (default, first-page or even-page),
+    /// to be replaced so the new footer is on every page (R-SC-13).
+    fn replaces(&self, _e: &BytesStart<'_>) -> bool {
+        self.stack.last() == Some(&SectKind::SectPr)
     }
 
-    /// The new footer reference, in the section element's prefix.
+    /// The new footer's references for the default, first and even pages, in the section
+    /// element's prefix.
     fn reference(&self, prefix: &str) -> String {
         let r = if self.r_declared { String::new() } else { format!(" xmlns:r=\"{}\"", self.flavor.relationships) };
-        if prefix.is_empty() {
-            let ns = self.default_ns.as_deref().unwrap_or(self.flavor.main);
-            format!("<footerReference xmlns:w=\"{ns}\"{r} w:type=\"default\" r:id=\"{}\"/>", self.rid)
-        } else {
-            format!("<{prefix}:footerReference{r} {prefix}:type=\"default\" r:id=\"{}\"/>", self.rid)
-        }
+        let one = |kind: &str| {
+            if prefix.is_empty() {
+                let ns = self.default_ns.as_deref().unwrap_or(self.flavor.main);
+                format!("<footerReference xmlns:w=\"{ns}\"{r} w:type=\"{kind}\" r:id=\"{}\"/>", self.rid)
+            } else {
+                format!("<{prefix}:footerReference{r} {prefix}:type=\"{kind}\" r:id=\"{}\"/>", self.rid)
+            }
+        };
+        ["default", "first", "even"].map(one).concat()
     }
 }
 
@@ -1940,8 +1940,9 @@ mod tests {
         assert!(matches!(replace_paragraphs(&docx, &texts), Err(DocxError::Damaged(_))));
     }
 
-    /// R-SC-13: the footer part, its relationship, its content type, and a default
-    /// reference in every section; the first-page footer stays.
+    /// R-SC-13: the footer part, its relationship, its content type, and references for the
+    /// default, first and even pages of every section, so it is on every page; the old
+    /// footer parts stay in the package, unreferenced.
     #[test]
     fn r_sc_13_with_footer_on_every_section() {
         let docx = fixture();
@@ -1957,9 +1958,11 @@ mod tests {
         ));
         let document = entry(&out, DOCUMENT);
         assert_eq!(document.matches("<w:sectPr").count(), 2);
-        assert_eq!(document.matches("<w:footerReference w:type=\"default\" r:id=\"rId2\"/>").count(), 2);
-        assert!(!document.contains("r:id=\"rId8\""));
-        assert!(document.contains("<w:footerReference w:type=\"first\" r:id=\"rId10\"/>"));
+        for kind in ["default", "first", "even"] {
+            let reference = format!("<w:footerReference w:type=\"{kind}\" r:id=\"rId2\"/>");
+            assert_eq!(document.matches(&reference).count(), 2, "{kind} pages of both sections");
+        }
+        assert!(!document.contains("r:id=\"rId8\"") && !document.contains("r:id=\"rId10\""));
         // The old footers stay in the package.
         assert!(entry(&out, "word/footer1.xml").contains("Oude voettekst"));
         assert!(entry(&out, "word/footer2.xml").contains("Eerste pagina"));
@@ -1976,16 +1979,21 @@ mod tests {
         let out = with_footer(&zip_of(&entries), "voet").unwrap();
         assert_xml_parses(&out);
         let document = entry(&out, DOCUMENT);
-        assert!(
-            document.contains("<w:sectPr><w:footerReference w:type=\"default\" r:id=\"rId1\"/></w:sectPr></w:body>")
-        );
+        assert!(document.contains(&format!("<w:sectPr>{}</w:sectPr></w:body>", references("rId1"))));
         assert!(entry(&out, DOCUMENT_RELS).contains("Target=\"footer3.xml\""));
         assert!(paragraphs(&out).unwrap().contains(&"voet".to_owned()));
 
         let empty_sect = part("w:document", "<w:body><w:p/><w:sectPr/></w:body>");
         let out = reference_footer(empty_sect.as_bytes(), "rId5", Flavor::TRANSITIONAL).unwrap();
         let out = String::from_utf8(out).unwrap();
-        assert!(out.contains("<w:sectPr><w:footerReference w:type=\"default\" r:id=\"rId5\"/></w:sectPr>"));
+        assert!(out.contains(&format!("<w:sectPr>{}</w:sectPr>", references("rId5"))));
+    }
+
+    /// The footer references `with_footer` writes into a section.
+    fn references(rid: &str) -> String {
+        ["default", "first", "even"]
+            .map(|kind| format!("<w:footerReference w:type=\"{kind}\" r:id=\"{rid}\"/>"))
+            .concat()
     }
 
     #[test]

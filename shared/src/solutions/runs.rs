@@ -411,14 +411,19 @@ fn base_name(name: &str) -> String {
     if safe.is_empty() { "document".to_string() } else { safe.to_string() }
 }
 
+/// 413 `document_too_large` for a document over the run's cap (R-SCE-11, D-SCAN-CAP).
+fn too_large(max_bytes: u64) -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "document_too_large",
+        format!("This solution takes documents of at most {} MB (R-SCE-11).", max_bytes / (1024 * 1024)),
+    )
+}
+
 /// Checks the document against the run's cap and plan and stores it as the run's input.
 async fn accept_input(ctx: &Ctx, run: &mut Run, bytes: Bytes, file_name: &str) -> Result<(), Problem> {
     if bytes.len() as u64 > run.max_bytes {
-        return Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "document_too_large",
-            format!("This solution takes documents of at most {} MB (R-SCE-11).", run.max_bytes / (1024 * 1024)),
-        ));
+        return Err(too_large(run.max_bytes));
     }
     let format = DocFormat::sniff(&bytes).ok_or_else(|| {
         unprocessable("unsupported_document", "Send a PNG, JPEG, TIFF, PDF, DOCX or plain-text document.")
@@ -477,9 +482,16 @@ pub async fn uploaded(ctx: &Ctx, key: &str) -> Result<(), Problem> {
     if run.status != RunStatus::Uploading {
         return Ok(ctx.blobs.delete(key).await?);
     }
-    let Some((_, bytes)) = ctx.blobs.get(key).await? else { return Ok(()) };
     let file_name = format!("{}.bin", run.file_name);
-    if let Err(problem) = accept_input(ctx, &mut run, bytes, &file_name).await {
+    let accepted = match ctx.blobs.head(key).await? {
+        None => return Ok(()),
+        Some(meta) if meta.size > run.max_bytes => Err(too_large(run.max_bytes)),
+        Some(_) => match ctx.blobs.get(key).await? {
+            Some((_, bytes)) => accept_input(ctx, &mut run, bytes, &file_name).await,
+            None => return Ok(()),
+        },
+    };
+    if let Err(problem) = accepted {
         run.status = RunStatus::Failed;
         run.error = Some(RunError { code: problem.code, detail: problem.detail, step: None });
         run.finished_at = Some(ctx.clock.now());
