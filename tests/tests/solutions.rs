@@ -571,3 +571,27 @@ async fn r_sc_10_translation_makes_one_document_per_language() {
         ]
     );
 }
+
+/// Run documents are personal data: kept 7 days, then the `solution-retention` sweep
+/// deletes the input and every step's output (the bucket's lifecycle rules do the same on
+/// AWS).
+#[tokio::test]
+async fn run_documents_are_deleted_after_seven_days() {
+    let env = solution_env(Storage::Embedded).await;
+    default_quota(&env, None, None, None).await;
+    let solution = create_solution(&env, letter_solution()).await;
+    let run = finished(&env, &start_run(&env, &solution, &dutch_letter_png(), json!([])).await).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    let documents = |env: &PrintEnv| {
+        let ctx = env.running.ctx.clone();
+        async move { ctx.blobs.list("solutions/").await.unwrap().len() }
+    };
+    assert!(documents(&env).await >= 4, "the input and each action's output are stored");
+    env.clock.advance(chrono::Duration::days(6));
+    shared::solutions::retention::sweep(&env.running.ctx).await.unwrap();
+    assert!(documents(&env).await >= 4, "kept for 7 days");
+    env.clock.advance(chrono::Duration::days(2));
+    let removed = shared::solutions::retention::sweep(&env.running.ctx).await.unwrap();
+    assert!(removed >= 4);
+    assert_eq!(documents(&env).await, 0, "nothing of the run's documents is left");
+}

@@ -3,18 +3,19 @@
 //! /v1/orgs/{orgId}/runs/{runId}`), solution quotas and distributions, and the
 //! `workflow-steps` queue that works through runs one step per message.
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use shared::function::each_record;
+use shared::function::{Schedule, ScheduleError, each_record, is_schedule};
 use shared::http::openapi::{json_request, json_response, path_item, problem_response};
 use shared::http::{Caller, JsonBody, ListPage, Problem};
 use shared::identity::roles::Permission;
 use shared::solutions::definitions::{self, Solution, SolutionInput};
-use shared::solutions::execution;
 use shared::solutions::runs::{self, RunRequest, RunView, Started};
+use shared::solutions::{execution, retention};
 use shared::{Ctx, Function, http};
 use utoipa::openapi::path::{HttpMethod, PathItem};
 use utoipa::openapi::{ComponentsBuilder, PathsBuilder, ResponseBuilder};
@@ -27,9 +28,24 @@ pub const NAME: &str = "workflow-step";
 /// The queue of workflow steps.
 pub const STEPS_QUEUE: &str = runs::STEPS_QUEUE;
 
-/// The function's triggers: HTTP and the `workflow-steps` queue.
+/// The schedules of `workflow-step`, with the expressions of `infra/template.yaml`: the
+/// daily deletion of old run documents.
+pub const SCHEDULES: [Schedule; 1] = [Schedule { name: "solution-retention", expression: "rate(1 day)" }];
+
+/// The function's triggers: HTTP, the `workflow-steps` queue and the retention schedule.
 pub fn function() -> Function {
-    Function::new(NAME).http(router).queue(STEPS_QUEUE, handle)
+    Function::new(NAME).http(router).queue(STEPS_QUEUE, handle).schedules(&SCHEDULES, on_schedule)
+}
+
+/// Deletes run documents past their retention (see `shared::solutions::retention`). An
+/// event for a schedule this function does not own is an error, so miswiring shows.
+pub async fn on_schedule(ctx: Ctx, event: EventBridgeEvent) -> Result<(), ScheduleError> {
+    if !is_schedule(&event, "solution-retention") {
+        return Err(format!("workflow-step has no schedule for {:?}", event.resources).into());
+    }
+    let removed = retention::sweep(&ctx).await.map_err(|err| err.to_string())?;
+    tracing::info!(removed, "solution documents past retention deleted");
+    Ok(())
 }
 
 /// The HTTP routes of `workflow-step`.

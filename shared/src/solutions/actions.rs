@@ -63,7 +63,9 @@ impl From<StoreError> for Failure {
 
 impl From<Problem> for Failure {
     fn from(problem: Problem) -> Self {
-        Failure { retryable: problem.status >= 500, code: problem.code, detail: problem.detail }
+        // A quota busy with concurrent debits answers `conflict`: worth another try.
+        let retryable = problem.status >= 500 || problem.code == "conflict";
+        Failure { retryable, code: problem.code, detail: problem.detail }
     }
 }
 

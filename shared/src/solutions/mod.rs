@@ -10,5 +10,6 @@ pub mod execution;
 pub mod formats;
 pub mod quotas;
 pub mod redaction;
+pub mod retention;
 pub mod runs;
 pub mod steps;

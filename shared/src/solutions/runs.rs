@@ -440,8 +440,14 @@ async fn accept_input(ctx: &Ctx, run: &mut Run, bytes: Bytes, file_name: &str) -
 }
 
 async fn store_new(ctx: &Ctx, run: &Run) -> Result<(), Problem> {
-    ctx.table.put(to_item(run, &run_key(&run.org_id, &run.id), &[])?, Condition::Absent).await?;
+    ctx.table.put(run_item(run)?, Condition::Absent).await?;
     Ok(())
+}
+
+/// The run's item, expiring [`super::retention::RUN_DAYS`] after the run started.
+fn run_item(run: &Run) -> Result<crate::ports::Item, StoreError> {
+    let expires = run.created_at + chrono::Duration::days(super::retention::RUN_DAYS);
+    to_item(run, &run_key(&run.org_id, &run.id), &[("ttl", json!(expires.timestamp()))])
 }
 
 /// Stores `run` over the version it was read at; `Ok(false)` when another writer came first.
@@ -449,8 +455,7 @@ pub async fn save(ctx: &Ctx, run: &mut Run) -> Result<bool, StoreError> {
     let read_at = run.version;
     run.version += 1;
     run.updated_at = ctx.clock.now();
-    let item = to_item(run, &run_key(&run.org_id, &run.id), &[])?;
-    match ctx.table.put(item, Condition::VersionEquals(read_at)).await {
+    match ctx.table.put(run_item(run)?, Condition::VersionEquals(read_at)).await {
         Ok(()) => Ok(true),
         Err(StoreError::ConditionFailed) => Ok(false),
         Err(other) => Err(other),

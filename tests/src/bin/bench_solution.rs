@@ -77,7 +77,7 @@ async fn main() -> anyhow::Result<()> {
             total.as_secs_f64()
         );
         let steps = steps.into_iter().chain([queue]).collect();
-        rows.push((accepted, steps, total));
+        rows.push(Row { accepted, steps, total });
     }
     summary(pages, &rows);
     Ok(())
@@ -125,8 +125,15 @@ async fn check_result(env: &e2e::print_env::PrintEnv, run: &Value) -> anyhow::Re
     Ok(())
 }
 
-fn summary(pages: usize, rows: &[(Duration, Vec<Duration>, Duration)]) {
-    let mean = |pick: &dyn Fn(&(Duration, Vec<Duration>, Duration)) -> Duration| {
+/// One measured run: the POST, each step (and the queue hand-overs), the whole run.
+struct Row {
+    accepted: Duration,
+    steps: Vec<Duration>,
+    total: Duration,
+}
+
+fn summary(pages: usize, rows: &[Row]) {
+    let mean = |pick: &dyn Fn(&Row) -> Duration| {
         rows.iter().map(|row| pick(row).as_secs_f64()).sum::<f64>() / rows.len() as f64
     };
     println!(
@@ -135,9 +142,9 @@ fn summary(pages: usize, rows: &[(Duration, Vec<Duration>, Duration)]) {
     );
     println!("  command line: cargo run --release -p e2e --bin bench-solution -- {pages} {}", rows.len());
     println!("  step              mean s");
-    println!("  accepted (POST)   {:.3}", mean(&|r| r.0));
+    println!("  accepted (POST)   {:.3}", mean(&|r| r.accepted));
     for (index, name) in ["ocr", "redact", "footer", "download", "queue hand-overs"].iter().enumerate() {
-        println!("  {name:<17} {:.3}", mean(&|r| r.1[index]));
+        println!("  {name:<17} {:.3}", mean(&|r| r.steps[index]));
     }
-    println!("  total             {:.3}", mean(&|r| r.2));
+    println!("  total             {:.3}", mean(&|r| r.total));
 }
