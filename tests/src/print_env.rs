@@ -39,11 +39,19 @@ pub fn pdf_drawing(pages: usize, content: Option<&str>) -> Vec<u8> {
     if let Some(content) = content {
         objects.push(format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()));
     }
+    pdf_of(&objects.iter().map(|object| object.as_bytes().to_vec()).collect::<Vec<_>>())
+}
+
+/// A PDF of `objects` (numbered from 1; object 1 is the catalog) with a correct
+/// cross-reference table.
+pub fn pdf_of(objects: &[Vec<u8>]) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     for (n, object) in objects.iter().enumerate() {
         offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", n + 1).as_bytes());
+        out.extend_from_slice(format!("{} 0 obj\n", n + 1).as_bytes());
+        out.extend_from_slice(object);
+        out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
     out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());

@@ -4,7 +4,7 @@
 //! manages solutions and solution quotas.
 
 use crate::Storage;
-use crate::print_env::PrintEnv;
+use crate::print_env::{PrintEnv, pdf_of};
 use serde_json::{Value, json};
 use std::process::Command;
 
@@ -73,21 +73,7 @@ pub fn letter_pdf(pages: usize) -> Vec<u8> {
     }
     objects.push(format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()));
     objects.push(font.to_string());
-    let mut out = b"%PDF-1.4\n".to_vec();
-    let mut offsets = Vec::new();
-    for (n, object) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", n + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for offset in offsets {
-        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
-    out
+    pdf_of(&objects.into_iter().map(String::into_bytes).collect::<Vec<_>>())
 }
 
 /// Rasterises page 1 of `pdf` as a grey PNG at `dpi`, as a scanner would: no text left.
@@ -185,23 +171,7 @@ fn image_pdf(jpegs: &[Vec<u8>]) -> Vec<u8> {
         image_object.extend_from_slice(b"\nendstream");
         objects.push(image_object);
     }
-    let mut out = b"%PDF-1.4\n".to_vec();
-    let mut offsets = Vec::new();
-    for (n, object) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", n + 1).as_bytes());
-        out.extend_from_slice(object);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for offset in offsets {
-        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
-    out
+    pdf_of(&objects)
 }
 
 /// A print environment whose administrator manages solutions and solution quotas and whose

@@ -5,6 +5,7 @@ mod access_log;
 mod caller;
 pub mod csv_export;
 mod health;
+pub mod inline_document;
 mod json;
 mod list;
 pub mod openapi;

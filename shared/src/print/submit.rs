@@ -8,18 +8,16 @@ use super::jobs::{self, Job, JobSource, JobState};
 use super::options::PrintOptions;
 use super::{print_defaults, settings};
 use crate::Ctx;
-use crate::http::Problem;
+use crate::http::{Problem, inline_document};
 use crate::ports::Condition;
 use axum::http::StatusCode;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Largest document accepted inline in the submit request.
-pub const MAX_INLINE_BYTES: usize = 5 * 1024 * 1024;
+pub const MAX_INLINE_BYTES: usize = inline_document::MAX_INLINE_BYTES;
 /// How long an upload URL stays valid.
 pub const UPLOAD_URL_VALIDITY: Duration = Duration::from_secs(15 * 60);
 /// Longest job name.
@@ -83,21 +81,7 @@ fn validate(new: &NewJob, source_allowed: bool) -> Result<Option<Bytes>, Problem
         return Err(invalid("source", "E-mail and Solution Center jobs are made by those features"));
     }
     new.options.validate("options")?;
-    let Some(encoded) = &new.document else { return Ok(None) };
-    if encoded.len() > MAX_INLINE_BYTES.div_ceil(3) * 4 + 4 {
-        return Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "document_too_large_for_inline",
-            format!(
-                "Inline documents are at most {MAX_INLINE_BYTES} bytes; leave `document` out and upload to the uploadUrl."
-            ),
-        ));
-    }
-    let bytes = STANDARD.decode(encoded.trim()).map_err(|_| invalid("document", "is not valid base64"))?;
-    if bytes.is_empty() {
-        return Err(invalid("document", "is empty"));
-    }
-    Ok(Some(Bytes::from(bytes)))
+    new.document.as_deref().map(inline_document::decode).transpose()
 }
 
 /// Whether people may submit jobs from `source` over the API.
@@ -192,6 +176,8 @@ pub async fn create_as(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
     use serde_json::json;
 
     fn new_job(value: serde_json::Value) -> NewJob {

@@ -13,14 +13,12 @@ use super::formats::{DocFormat, check_flow};
 use super::quotas::{self, SolutionService};
 use super::steps::{ItemValues, StepItem, invalid, unprocessable};
 use crate::Ctx;
-use crate::http::{Caller, Problem};
+use crate::http::{Caller, Problem, inline_document};
 use crate::identity::roles::Permission;
 use crate::identity::store;
 use crate::ports::{Condition, Key, StoreError};
 use crate::records::to_item;
 use axum::http::StatusCode;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -31,8 +29,6 @@ use std::time::Duration;
 pub const STEPS_QUEUE: &str = "workflow-steps";
 /// Prefix of run uploads, whose ObjectCreated events start their runs.
 pub const UPLOAD_PREFIX: &str = "solution-uploads/";
-/// Largest document sent inline (base64 in the JSON body); larger ones use the upload URL.
-pub const MAX_INLINE_BYTES: usize = 5 * 1024 * 1024;
 /// How long an upload URL works.
 pub const UPLOAD_URL_VALIDITY: Duration = Duration::from_secs(15 * 60);
 /// Largest document of a run (R-SCE-11).
@@ -381,21 +377,7 @@ fn decode_inline(request: &RunRequest) -> Result<Option<Bytes>, Problem> {
     if request.file_name.trim().is_empty() || request.file_name.chars().count() > 255 {
         return Err(invalid("fileName", "1 to 255 characters"));
     }
-    let Some(encoded) = &request.document else { return Ok(None) };
-    if encoded.len() > MAX_INLINE_BYTES.div_ceil(3) * 4 + 4 {
-        return Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "document_too_large_for_inline",
-            format!(
-                "Inline documents are at most {MAX_INLINE_BYTES} bytes; leave `document` out and upload to the uploadUrl."
-            ),
-        ));
-    }
-    let bytes = STANDARD.decode(encoded.trim()).map_err(|_| invalid("document", "is not valid base64"))?;
-    if bytes.is_empty() {
-        return Err(invalid("document", "is empty"));
-    }
-    Ok(Some(Bytes::from(bytes)))
+    request.document.as_deref().map(inline_document::decode).transpose()
 }
 
 /// The file name without directories, extension or characters unsafe in file names.
