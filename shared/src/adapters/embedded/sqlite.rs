@@ -107,17 +107,28 @@ impl Database {
         result
     }
 
-    /// Runs `work` in place with the writing connection, waiting for it while another
-    /// write runs. A write transaction takes tens of microseconds (commits do not wait for
-    /// the disk, checkpoints run elsewhere), less than handing it to another thread and
-    /// waking the caller again would.
+    /// Runs `work` with the writing connection: in place when it is free — a write
+    /// transaction takes tens of microseconds (commits do not wait for the disk,
+    /// checkpoints run elsewhere), less than handing it to another thread and waking the
+    /// caller again would — and on a blocking thread when another write holds it, so
+    /// writers queueing for the connection never stall the runtime's worker threads.
     pub async fn run<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let mut guard = self.connection.lock().map_err(poisoned)?;
-        work(&mut guard)
+        match self.connection.try_lock() {
+            Ok(mut guard) => return work(&mut guard),
+            Err(std::sync::TryLockError::Poisoned(poison)) => return Err(poisoned(poison)),
+            Err(std::sync::TryLockError::WouldBlock) => {}
+        }
+        let connection = self.connection.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = connection.lock().map_err(poisoned)?;
+            work(&mut guard)
+        })
+        .await
+        .map_err(StoreError::backend)?
     }
 }
 
