@@ -182,13 +182,13 @@ impl Work<'_> {
     }
 
     async fn ocr(&self, inputs: &[RunDocument], format: OcrFormat) -> Result<Outcome, Failure> {
+        let languages = self.languages();
         let mut recognised = Vec::new();
         for document in inputs {
             let scan = document.format.scan().ok_or_else(|| {
                 failure("unsupported_document", format!("{}: OCR reads images and PDFs (R-SCE-9).", document.name))
             })?;
             let bytes = self.read(document).await?;
-            let languages = self.languages();
             let result = self.ctx.ocr.recognise(&bytes, scan, &languages, format == OcrFormat::Pdf).await?;
             recognised.push((document, result));
         }
