@@ -3,7 +3,6 @@
 //! table writes that fail once (a Lambda invocation that dies mid-way).
 
 use async_trait::async_trait;
-use sha2::{Digest, Sha256};
 use shared::ports::queue::{OutgoingMessage, ReceivedMessage};
 use shared::ports::table::{Item, JsonPage, Key, Page, Query, Update, Write};
 use shared::ports::{Condition, Queue, StoreError, StoreResult, Table};
@@ -51,12 +50,13 @@ impl Queue for DuplicateDeliveries {
 }
 
 /// A table whose transactions that delete an item with a chosen sort-key prefix fail once,
-/// for one key in `one_in` (chosen by a hash of the key, so the same keys every run).
+/// for one key in `one_in`: the first such key it sees, then every `one_in`-th new one, so a
+/// run with at least one such transaction always sees a fault.
 pub struct FailOnce {
     inner: std::sync::Arc<dyn Table>,
     prefix: &'static str,
     one_in: u64,
-    failed: Mutex<HashSet<String>>,
+    seen: Mutex<HashSet<String>>,
     /// Transactions failed so far.
     pub failures: AtomicUsize,
 }
@@ -65,19 +65,19 @@ impl FailOnce {
     /// Fails once the transactions of `inner` that delete a `prefix…` item, for one such
     /// item in `one_in`.
     pub fn new(inner: std::sync::Arc<dyn Table>, prefix: &'static str, one_in: u64) -> Self {
-        FailOnce { inner, prefix, one_in, failed: Mutex::new(HashSet::new()), failures: AtomicUsize::new(0) }
+        FailOnce { inner, prefix, one_in, seen: Mutex::new(HashSet::new()), failures: AtomicUsize::new(0) }
     }
 
-    /// Whether this transaction fails: its first deletion of a chosen key.
+    /// Whether this transaction fails: the first attempt on a chosen key.
     fn fails(&self, writes: &[Write]) -> bool {
-        let chosen = writes.iter().find_map(|write| match write {
+        let deleted = writes.iter().find_map(|write| match write {
             Write::Delete { key, .. } if key.sk.starts_with(self.prefix) => Some(format!("{}/{}", key.pk, key.sk)),
             _ => None,
         });
-        let Some(key) = chosen else { return false };
-        let hash = Sha256::digest(key.as_bytes());
-        let picked = u64::from_be_bytes(hash[..8].try_into().expect("8 bytes")) % self.one_in == 0;
-        picked && self.failed.lock().expect("not poisoned").insert(key)
+        let Some(key) = deleted else { return false };
+        let mut seen = self.seen.lock().expect("not poisoned");
+        let position = seen.len() as u64;
+        seen.insert(key) && position.is_multiple_of(self.one_in)
     }
 }
 
