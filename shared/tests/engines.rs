@@ -78,16 +78,21 @@ fn require(program: &str, package: &str) {
 
 /// The first page of `pdf` as a PNG at 200 dpi.
 fn rasterise(pdf: &[u8]) -> Vec<u8> {
+    rasterise_as(pdf, "-png", "png")
+}
+
+/// The first page of `pdf` at 200 dpi, in the image format `option` asks pdftoppm for.
+fn rasterise_as(pdf: &[u8], option: &str, extension: &str) -> Vec<u8> {
     require("pdftoppm", "poppler-utils");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("in.pdf"), pdf).unwrap();
     let status = Command::new("pdftoppm")
-        .args(["-r", "200", "-png", "-singlefile", "in.pdf", "out"])
+        .args(["-r", "200", option, "-singlefile", "in.pdf", "out"])
         .current_dir(dir.path())
         .status()
         .unwrap();
     assert!(status.success(), "pdftoppm rasterises the test letter");
-    std::fs::read(dir.path().join("out.png")).unwrap()
+    std::fs::read(dir.path().join(format!("out.{extension}"))).unwrap()
 }
 
 fn tesseract() -> TesseractOcr {
@@ -444,6 +449,11 @@ fn detect_entities(body: &Value) -> Response {
 
 /// Answers LINE (and WORD) blocks naming the page count of the PDF it received; bytes
 /// "BAD" are an unsupported document, "SLOW" throttled.
+/// The words the fake Textract finds on every page, with their boxes (left, top, width,
+/// height in fractions of the shown page); the first is a word no test letter holds.
+const FAKE_WORDS: [(&str, [f32; 4]); 3] =
+    [("Spookwoord", [0.1, 0.2, 0.3, 0.03]), ("één", [0.45, 0.2, 0.1, 0.03]), ("€5", [0.6, 0.5, 0.05, 0.02])];
+
 fn detect_document_text(body: &Value) -> Response {
     let encoded = body["Document"]["Bytes"].as_str().unwrap_or_default();
     let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap_or_default();
@@ -454,12 +464,17 @@ fn detect_document_text(body: &Value) -> Response {
         return aws_error("ProvisionedThroughputExceededException");
     }
     let pages = Document::load_mem(&bytes).map(|d| d.get_pages().len()).unwrap_or(0);
-    let blocks = json!([
-        {"BlockType": "PAGE", "Id": "p"},
-        {"BlockType": "LINE", "Id": "l1", "Text": "Geachte heer Jansen,"},
-        {"BlockType": "WORD", "Id": "w1", "Text": "Geachte"},
-        {"BlockType": "LINE", "Id": "l2", "Text": format!("pages in this call: {pages}")},
-    ]);
+    let mut blocks = vec![
+        json!({"BlockType": "PAGE", "Id": "p"}),
+        json!({"BlockType": "LINE", "Id": "l1", "Text": "Geachte heer Jansen,"}),
+        json!({"BlockType": "WORD", "Id": "w0", "Text": "Geachte"}),
+        json!({"BlockType": "LINE", "Id": "l2", "Text": format!("pages in this call: {pages}")}),
+    ];
+    for (n, (text, [left, top, width, height])) in FAKE_WORDS.iter().enumerate() {
+        let bounds = json!({"Left": left, "Top": top, "Width": width, "Height": height});
+        blocks.push(json!({"BlockType": "WORD", "Id": format!("w{}", n + 1), "Text": text,
+            "Geometry": {"BoundingBox": bounds}}));
+    }
     aws_json(StatusCode::OK, json!({"Blocks": blocks, "DocumentMetadata": {"Pages": 1}}))
 }
 
@@ -541,8 +556,7 @@ async fn comprehend_entities_are_found_across_chunks_at_byte_offsets() {
     }
 }
 
-// R-SC-9 on AWS: a PDF goes one single-page PDF per call; a page is its LINE blocks; a
-// searchable PDF is refused (not made on AWS yet) before any call.
+// R-SC-9 on AWS: a PDF goes one single-page PDF per call; a page is its LINE blocks.
 #[tokio::test]
 async fn textract_sends_single_pages_and_joins_line_blocks() {
     let (_, sdk) = fake_aws_server().await;
@@ -559,8 +573,144 @@ async fn textract_sends_single_pages_and_joins_line_blocks() {
     assert_eq!((err.code, err.retryable), ("ocr_failed", true));
     let err = ocr.recognise(&pdf, ScanFormat::Pdf, &strings(&["ja"]), false).await.unwrap_err();
     assert_eq!(err.code, "unsupported_language");
-    let err = ocr.recognise(&pdf, ScanFormat::Pdf, &[], true).await.unwrap_err();
-    assert_eq!(err.code, "ocr_format_unavailable");
+}
+
+/// A page as `pdftotext -bbox` reads it: its size and every word with its box (left, top,
+/// right, bottom in points from the top-left corner of the page as shown).
+#[derive(Debug)]
+struct ReadPage {
+    width: f32,
+    height: f32,
+    words: Vec<(String, [f32; 4])>,
+}
+
+/// What a PDF reader finds in `pdf` (poppler's `pdftotext`).
+fn read_words(pdf: &[u8]) -> Vec<ReadPage> {
+    require("pdftotext", "poppler-utils");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.pdf"), pdf).unwrap();
+    let output = Command::new("pdftotext").args(["-bbox", "in.pdf", "-"]).current_dir(dir.path()).output().unwrap();
+    assert!(output.status.success(), "pdftotext reads the PDF: {}", String::from_utf8_lossy(&output.stderr));
+    let html = String::from_utf8(output.stdout).unwrap();
+    let page = regex::Regex::new(r#"<page width="([\d.]+)" height="([\d.]+)">"#).unwrap();
+    let word =
+        regex::Regex::new(r#"<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>"#)
+            .unwrap();
+    let number = |text: &str| text.parse::<f32>().unwrap();
+    let mut pages: Vec<ReadPage> = Vec::new();
+    for line in html.lines() {
+        if let Some(size) = page.captures(line) {
+            pages.push(ReadPage { width: number(&size[1]), height: number(&size[2]), words: Vec::new() });
+        } else if let Some(found) = word.captures(line) {
+            let bounds = [number(&found[1]), number(&found[2]), number(&found[3]), number(&found[4])];
+            let text = found[5].replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">");
+            pages.last_mut().expect("a word is on a page").words.push((text, bounds));
+        }
+    }
+    pages
+}
+
+/// Asserts every fake Textract word is on `page` where its box says, within `slack` points.
+fn assert_fake_words_placed(page: &ReadPage, slack: f32) {
+    assert_fake_words_placed_on(page, (page.width, page.height), slack);
+}
+
+/// As [`assert_fake_words_placed`] on a page shown `shown` (width, height) in size, which
+/// pdftotext reads in shown coordinates but reports unturned.
+fn assert_fake_words_placed_on(page: &ReadPage, (shown_width, shown_height): (f32, f32), slack: f32) {
+    for (text, [left, top, width, height]) in FAKE_WORDS {
+        let (_, [x_min, y_min, x_max, y_max]) = page
+            .words
+            .iter()
+            .find(|(read, _)| read == text)
+            .unwrap_or_else(|| panic!("{text:?} is not on the page: {page:?}"));
+        let near = |read: f32, expected: f32| (read - expected).abs() <= slack;
+        let (starts, ends) = (left * shown_width, (left + width) * shown_width);
+        assert!(near(*x_min, starts), "{text} starts at {x_min}, not {starts}");
+        assert!(near(*x_max, ends), "{text} ends at {x_max}, not {ends}");
+        let middle = (y_min + y_max) / 2.0;
+        let (box_top, box_bottom) = (top * shown_height, (top + height) * shown_height);
+        assert!(middle > box_top - slack && middle < box_bottom + slack, "{text} at {y_min}..{y_max}: {page:?}");
+    }
+}
+
+/// The image XObjects of `pdf`: their dictionaries and stored bytes.
+fn images(pdf: &[u8]) -> Vec<(lopdf::Dictionary, Vec<u8>)> {
+    let document = Document::load_mem(pdf).unwrap();
+    let streams = document.objects.values().filter_map(|object| object.as_stream().ok());
+    let images = streams.filter(|stream| stream.dict.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Image"));
+    images.map(|stream| (stream.dict.clone(), stream.content.clone())).collect()
+}
+
+// R-SC-9 on AWS: the searchable PDF of a PDF scan is that PDF with Textract's words laid
+// over each page where Textract found them, invisible: the pages look exactly as before.
+#[tokio::test]
+async fn textract_searchable_pdf_lays_invisible_words_over_each_page() {
+    let (_, sdk) = fake_aws_server().await;
+    let ocr = TextractOcr::new(aws_sdk_textract::Client::new(&sdk));
+    let scan = letter_pdf(&[&DUTCH, &ENGLISH]);
+    let recognised = ocr.recognise(&scan, ScanFormat::Pdf, &[], true).await.unwrap();
+    assert_eq!(recognised.pages.len(), 2, "the text still comes back");
+    let searchable = recognised.pdf.expect("a searchable PDF was asked for");
+    let pages = read_words(&searchable);
+    assert_eq!(pages.len(), 2);
+    for (page, own_word) in pages.iter().zip(["Jansen,", "Smith,"]) {
+        assert_eq!((page.width, page.height), (595.0, 842.0));
+        assert_fake_words_placed(page, 1.0);
+        assert!(page.words.iter().any(|(word, _)| word == own_word), "the letter's own text stays: {page:?}");
+    }
+    assert_eq!(rasterise(&searchable), rasterise(&scan), "the words are invisible");
+}
+
+// R-SC-9 on AWS: a page shown turned (/Rotate 90) gets its words where they are seen.
+#[tokio::test]
+async fn textract_searchable_pdf_follows_a_turned_page() {
+    let (_, sdk) = fake_aws_server().await;
+    let ocr = TextractOcr::new(aws_sdk_textract::Client::new(&sdk));
+    let mut turned = Document::load_mem(&letter_pdf(&[&DUTCH])).unwrap();
+    let page = *turned.get_pages().values().next().unwrap();
+    turned.get_dictionary_mut(page).unwrap().set("Rotate", 90);
+    let mut scan = Vec::new();
+    turned.save_to(&mut scan).unwrap();
+    let searchable = ocr.recognise(&scan, ScanFormat::Pdf, &[], true).await.unwrap().pdf.unwrap();
+    let pages = read_words(&searchable);
+    assert_fake_words_placed_on(&pages[0], (842.0, 595.0), 1.0);
+    let letter_word = pages[0].words.iter().find(|(word, _)| word == "Geachte").unwrap().1;
+    assert!(letter_word[3] - letter_word[1] > letter_word[2] - letter_word[0], "the letter itself reads downwards");
+}
+
+// R-SC-9 on AWS: an image scan becomes a page of its own (fitted to A4) holding the image
+// — a JPEG as it came, a PNG losslessly — under the invisible words.
+#[tokio::test]
+async fn textract_searchable_pdf_of_an_image_puts_it_on_a_page() {
+    let (_, sdk) = fake_aws_server().await;
+    let ocr = TextractOcr::new(aws_sdk_textract::Client::new(&sdk));
+    let letter = letter_pdf(&[&DUTCH]);
+    let png = rasterise(&letter);
+    let searchable = ocr.recognise(&png, ScanFormat::Png, &[], true).await.unwrap().pdf.unwrap();
+    let pages = read_words(&searchable);
+    assert_eq!(pages.len(), 1);
+    let fitted_width = 841.89 * 1653.0 / 2339.0;
+    assert!((pages[0].height - 841.89).abs() < 0.01 && (pages[0].width - fitted_width).abs() < 0.01, "{pages:?}");
+    assert_fake_words_placed(&pages[0], 1.0);
+    let [(image, pixels)] = &images(&searchable)[..] else { panic!("one image") };
+    let (width, height) =
+        (image.get(b"Width").unwrap().as_i64().unwrap(), image.get(b"Height").unwrap().as_i64().unwrap());
+    assert_eq!((width, height), (1653, 2339), "the scan's own pixels (200 dpi)");
+    let mut stored = lopdf::Stream::new(image.clone(), pixels.clone());
+    stored.decompress().unwrap();
+    let channels = if image.get(b"ColorSpace").unwrap().as_name().unwrap() == b"DeviceGray" { 1 } else { 3 };
+    assert_eq!(stored.content.len() as i64, width * height * channels);
+
+    let jpeg = rasterise_as(&letter, "-jpeg", "jpg");
+    let searchable = ocr.recognise(&jpeg, ScanFormat::Jpeg, &[], true).await.unwrap().pdf.unwrap();
+    assert_fake_words_placed(&read_words(&searchable)[0], 1.0);
+    let [(image, bytes)] = &images(&searchable)[..] else { panic!("one image") };
+    assert_eq!(image.get(b"Filter").unwrap().as_name().unwrap(), b"DCTDecode");
+    assert_eq!(bytes, &jpeg, "the JPEG is kept as it came");
+
+    let err = ocr.recognise(b"\x89PNG\r\n\x1a\nnot really", ScanFormat::Png, &[], true).await.unwrap_err();
+    assert_eq!(err.code, "unreadable_document", "{err}");
 }
 
 /// Just enough CBOR (RFC 8949) for the fake RPC v2 CBOR endpoint: JSON-shaped values.

@@ -31,8 +31,6 @@ impl EngineError {
 pub mod codes {
     /// No OCR engine on this deployment (e.g. tesseract is not installed).
     pub const OCR_UNAVAILABLE: &str = "ocr_unavailable";
-    /// This deployment's OCR engine cannot produce the asked output (a searchable PDF on AWS).
-    pub const OCR_FORMAT_UNAVAILABLE: &str = "ocr_format_unavailable";
     /// Not an image or PDF the engine can read.
     pub const UNREADABLE_DOCUMENT: &str = "unreadable_document";
     /// The OCR engine failed on a readable document.

@@ -10,6 +10,7 @@ pub mod s3;
 pub mod ses;
 pub mod sqs;
 pub mod textract;
+pub mod textract_pdf;
 pub mod translate;
 
 pub use comprehend::ComprehendPii;

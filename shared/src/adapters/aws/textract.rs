@@ -1,9 +1,10 @@
 //! OCR on AWS with Amazon Textract's `DetectDocumentText`: one synchronous call per page
 //! (a PDF is split into single-page PDFs with lopdf), each page's LINE blocks joined with
-//! line ends. A searchable PDF is not made on AWS (yet): asking for one answers
-//! `ocr_format_unavailable` before anything is sent.
+//! line ends. A searchable PDF is the scan with the WORD blocks laid over each page as an
+//! invisible text layer ([`super::textract_pdf`]).
 
 use super::engine_errors::failure;
+use super::textract_pdf::{PlacedWord, placed_words, searchable_pdf as with_text_layer};
 use crate::ports::engines::{EngineError, codes};
 use crate::ports::ocr::{Ocr, Recognised, ScanFormat, check_format};
 use async_trait::async_trait;
@@ -30,11 +31,11 @@ impl TextractOcr {
         TextractOcr { client }
     }
 
-    /// The text of one single-page document.
-    async fn page_text(&self, page: Vec<u8>) -> Result<String, EngineError> {
+    /// The blocks Textract finds on one single-page document.
+    async fn page_blocks(&self, page: Vec<u8>) -> Result<Vec<Block>, EngineError> {
         let document = Document::builder().bytes(Blob::new(page)).build();
         let output = self.client.detect_document_text().document(document).send().await.map_err(textract_error)?;
-        Ok(lines(output.blocks()))
+        Ok(output.blocks.unwrap_or_default())
     }
 }
 
@@ -48,22 +49,22 @@ impl Ocr for TextractOcr {
         searchable_pdf: bool,
     ) -> Result<Recognised, EngineError> {
         check_format(document, format)?;
-        if searchable_pdf {
-            return Err(EngineError::new(
-                codes::OCR_FORMAT_UNAVAILABLE,
-                "a searchable PDF is not made on AWS yet; ask for the recognised text",
-            ));
-        }
         check_languages(languages)?;
         let pages = match format {
             ScanFormat::Pdf => split_pdf(document)?,
             _ => vec![document.to_vec()],
         };
         let mut texts = Vec::with_capacity(pages.len());
+        let mut words: Vec<Vec<PlacedWord>> = Vec::with_capacity(pages.len());
         for page in pages {
-            texts.push(self.page_text(page).await?);
+            let blocks = self.page_blocks(page).await?;
+            texts.push(lines(&blocks));
+            if searchable_pdf {
+                words.push(placed_words(&blocks));
+            }
         }
-        Ok(Recognised { pages: texts, pdf: None })
+        let pdf = if searchable_pdf { Some(with_text_layer(document, format, &words)?) } else { None };
+        Ok(Recognised { pages: texts, pdf })
     }
 }
 
